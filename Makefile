@@ -1,0 +1,118 @@
+# scanmilter - milter that hands mail to Rspamd scanners.
+#
+# Targets:
+#   all (default)  build build/scanmilter
+#   run            install missing packages, build, run in the foreground
+#                  on the embedded default config
+#   test           install missing packages (rspamd, postfix, miltertest
+#                  included), build, run unit + integration + end-to-end
+#                  tests; ends with "N passed, N failed"
+#   check          unit tests only
+#   install        install binary, config and docs under $(DESTDIR)$(PREFIX)
+#   clean
+# Knobs: SANITIZER=address|undefined|thread, CC, CFLAGS, PREFIX, DESTDIR.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+BUILD    := build
+PKGS     := libcurl libzstd libsodium lua5.3 libconfig jansson
+
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+            -Wshadow -Wformat=2 -Wno-unused-parameter \
+            -Wno-format-truncation -Wno-format-nonliteral
+CFLAGS   ?= -O2 -g
+VERSION  := 0.1.0
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSCANMILTER_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) -MMD -MP -Isrc -I$(BUILD) \
+            $(PKG_CFLAGS) $(SAN_FLAGS)
+LDLIBS   = $(PKG_LIBS) -lmilter -pthread -lm
+
+ifneq ($(SANITIZER),)
+SAN_FLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+endif
+
+# pkg-config is asked lazily so that 'make clean' works without the libraries.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Every module but main.c goes into libcore.a; the daemon and all tests link
+# the same archive.
+CORE_SRCS :=
+CORE_SRCS += src/xalloc.c
+CORE_SRCS += src/log.c
+CORE_SRCS += src/buf.c
+CORE_SRCS += src/blob.c
+CORE_SRCS += src/config.c
+CORE_SRCS += src/hostlist.c
+CORE_SRCS += src/session.c
+CORE_SRCS += src/rspamd.c
+CORE_SRCS += src/verdict.c
+CORE_SRCS += src/plan.c
+CORE_SRCS += src/policy.c
+CORE_SRCS += src/scan.c
+CORE_SRCS += src/loop.c
+CORE_SRCS += src/milter.c
+CORE_SRCS += $(BUILD)/default_conf.c
+
+CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(notdir $(CORE_SRCS)))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+vpath %.c src $(BUILD)
+
+.PHONY: all run test check install clean deps deps-test
+all: $(BUILD)/scanmilter
+
+$(BUILD):
+	@mkdir -p $(BUILD) $(BUILD)/tests
+
+$(BUILD)/default_conf.c: conf/default.conf scripts/embed-conf.sh | $(BUILD)
+	sh scripts/embed-conf.sh $< > $@
+
+$(BUILD)/%.o: %.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/scanmilter: $(BUILD)/main.o $(BUILD)/libcore.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< \
+	    $(BUILD)/libcore.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+deps:
+	sh scripts/install-deps.sh build
+
+deps-test:
+	sh scripts/install-deps.sh test
+
+run: deps
+	$(MAKE) all
+	sh scripts/run.sh
+
+check: deps-test
+	$(MAKE) all
+	$(MAKE) unit-bins
+	sh tests/run.sh unit
+
+unit-bins: $(UNIT_TESTS)
+
+test: deps-test
+	$(MAKE) all
+	$(MAKE) unit-bins
+	sh tests/run.sh all
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/scanmilter
+	install -m 755 $(BUILD)/scanmilter $(DESTDIR)$(SBINDIR)/scanmilter
+	test -e $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf || \
+	    install -m 644 conf/scanmilter.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

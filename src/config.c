@@ -1,0 +1,711 @@
+/*
+ * config.c - key table, libconfig parsing, validation, live snapshot.
+ *
+ * This is the only file that includes <libconfig.h>.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+#include "xalloc.h"
+
+enum key_type { T_STR, T_BOOL, T_INT, T_SIZE, T_TIME, T_ENUM, T_MODE };
+
+struct key {
+	const char	 *path;		/* dotted, relative to its table's root */
+	enum key_type	  type;
+	size_t		  off;
+	const char	 *def;		/* default, written as in the file */
+	double		  min, max;	/* for numbers */
+	const char *const *names;	/* for T_ENUM: index is the value */
+	const char	 *doc;
+};
+
+static const char *const fallback_names[] = {
+	"accept", "tempfail", "reject", "discard", "quarantine", NULL
+};
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
+static const char *const log_levels[] = {
+	"error", "warning", "info", "debug", NULL
+};
+
+#define C(f)	offsetof(struct config, f)
+#define G(f)	offsetof(struct group_conf, f)
+#define KB	1024.0
+#define GB	(1024.0 * 1024.0 * 1024.0)
+
+static const struct key config_keys[] = {
+	{ "milter.socket", T_STR, C(socket), "inet:11339@127.0.0.1", 0, 0,
+	  NULL, "milter socket: unix:/path, inet:port@host, inet6:port@host" },
+	{ "milter.umask", T_MODE, C(umask), "0007", 0, 0777, NULL,
+	  "umask applied while creating a unix socket" },
+	{ "milter.backlog", T_INT, C(backlog), "128", 1, 65535, NULL,
+	  "listen(2) backlog of the milter socket" },
+	{ "milter.timeout", T_TIME, C(milter_timeout), "300", 1, 86400, NULL,
+	  "libmilter I/O timeout talking to the MTA, seconds" },
+	{ "daemon.user", T_STR, C(user), "", 0, 0, NULL,
+	  "drop privileges to this user after opening the socket" },
+	{ "daemon.group", T_STR, C(group), "", 0, 0, NULL,
+	  "group to run as (default: the user's primary group)" },
+	{ "daemon.pidfile", T_STR, C(pidfile), "", 0, 0, NULL,
+	  "write the process id here (empty: none)" },
+	{ "log.target", T_ENUM, C(log_syslog), "stderr", 0, 0, log_targets,
+	  "stderr or syslog" },
+	{ "log.facility", T_STR, C(log_facility), "mail", 0, 0, NULL,
+	  "syslog facility" },
+	{ "log.level", T_ENUM, C(log_level), "info", 0, 0, log_levels,
+	  "error, warning, info or debug" },
+	{ "limits.max_size", T_SIZE, C(max_size), "50M", 1024, 4 * GB, NULL,
+	  "largest message scanned (headers + body); larger: on_oversize" },
+	{ "limits.spill_size", T_SIZE, C(spill_size), "1M", 4 * KB, 4 * GB,
+	  NULL, "bodies larger than this go to a temporary file" },
+	{ "limits.max_header_size", T_SIZE, C(max_header_size), "1M", KB,
+	  64 * 1024 * KB, NULL, "most header bytes kept for one message" },
+	{ "limits.max_rcpts", T_INT, C(max_rcpts), "1000", 1, 1000000, NULL,
+	  "recipients passed to the scanner per message" },
+	{ "limits.tmpdir", T_STR, C(tmpdir), "/tmp", 0, 0, NULL,
+	  "directory for spilled bodies (files are unlinked at once)" },
+	{ "limits.max_queue", T_INT, C(max_queue), "1024", 1, 1000000, NULL,
+	  "scan jobs waiting for the scan loop; beyond: on_failure at once" },
+	{ "scan.timeout", T_TIME, C(scan_timeout), "20", 0.1, 3600, NULL,
+	  "overall deadline for one message's scan, retries included" },
+	{ "scan.group", T_STR, C(scan_group), "default", 0, 0, NULL,
+	  "upstream group that scans messages" },
+	{ "scan.on_failure", T_ENUM, C(on_failure), "tempfail", 0, 0,
+	  fallback_names, "answer when no verdict can be had" },
+	{ "scan.failure_message", T_STR, C(failure_message),
+	  "451 4.7.1 Message scanning temporarily unavailable, try again later",
+	  0, 0, NULL, "SMTP reply for on_failure tempfail or reject" },
+	{ "scan.on_oversize", T_ENUM, C(on_oversize), "reject", 0, 0,
+	  fallback_names, "answer for a message larger than a limit" },
+	{ "scan.oversize_message", T_STR, C(oversize_message),
+	  "552 5.3.4 Message too big for the content scanner", 0, 0, NULL,
+	  "SMTP reply for on_oversize tempfail or reject" },
+	{ "verdict.reject_message", T_STR, C(reject_message),
+	  "Spam message rejected", 0, 0, NULL,
+	  "text of the 554 5.7.1 reply when the scanner has none" },
+	{ "verdict.tempfail_message", T_STR, C(tempfail_message),
+	  "Try again later", 0, 0, NULL,
+	  "text of the 451 4.7.1 reply for soft reject and greylist" },
+	{ "verdict.spam_header", T_STR, C(spam_header), "X-Spam", 0, 0, NULL,
+	  "header set on action 'add header'" },
+	{ "verdict.spam_header_value", T_STR, C(spam_header_value), "Yes", 0,
+	  0, NULL, "its value" },
+	{ "verdict.discard_on_reject", T_BOOL, C(discard_on_reject), "false",
+	  0, 0, NULL, "silently discard instead of rejecting" },
+	{ "verdict.quarantine_on_reject", T_BOOL, C(quarantine_on_reject),
+	  "false", 0, 0, NULL, "quarantine (Postfix: hold) instead of rejecting" },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL }
+};
+
+static const struct key group_keys[] = {
+	{ "hosts", T_STR, G(hosts), "", 0, 0, NULL,
+	  "upstreams in Rspamd syntax: [strategy:]host[:port[:weight]],..." },
+	{ "timeout", T_TIME, G(timeout), "10", 0.05, 3600, NULL,
+	  "per attempt: connect, send and read the reply" },
+	{ "connect_timeout", T_TIME, G(connect_timeout), "2", 0.05, 600, NULL,
+	  "TCP or unix connect timeout" },
+	{ "max_retries", T_INT, G(max_retries), "2", 0, 100, NULL,
+	  "further attempts on another upstream after a failure" },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL }
+};
+
+/* A value read from the file or from a default text. */
+struct val {
+	const char	*str;	/* non-NULL for strings */
+	double		 num;
+	int		 is_bool;
+};
+
+/* parse_scaled - "10M", "500ms", "2m": number with an optional suffix. */
+static int
+parse_scaled(const char *s, enum key_type t, double *out)
+{
+	static const struct { const char *sfx; double mul; } sizes[] = {
+		{ "", 1 }, { "b", 1 }, { "k", KB }, { "kb", KB },
+		{ "m", KB * KB }, { "mb", KB * KB }, { "g", GB }, { "gb", GB },
+	}, times[] = {
+		{ "", 1 }, { "s", 1 }, { "ms", 0.001 }, { "m", 60 },
+		{ "min", 60 }, { "h", 3600 },
+	};
+	char *end;
+	double v;
+	size_t i, n = t == T_SIZE ? sizeof(sizes) / sizeof(*sizes) :
+	    sizeof(times) / sizeof(*times);
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || !isfinite(v))
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (i = 0; i < n; i++) {
+		const char *sfx = t == T_SIZE ? sizes[i].sfx : times[i].sfx;
+
+		if (strcasecmp(end, sfx) == 0) {
+			*out = v * (t == T_SIZE ? sizes[i].mul : times[i].mul);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* check_range - is v within the key's bounds; explain if not. */
+static int
+check_range(const struct key *k, double v, char *why, size_t len)
+{
+	if (v >= k->min && v <= k->max)
+		return 0;
+	snprintf(why, len, "value %g is out of range [%g, %g]", v, k->min,
+	    k->max);
+	return -1;
+}
+
+/* assign_enum - store the index of the name v.str. */
+static int
+assign_enum(const struct key *k, char *base, struct val v, char *why,
+    size_t len)
+{
+	if (v.str != NULL)
+		for (int i = 0; k->names[i] != NULL; i++)
+			if (strcasecmp(v.str, k->names[i]) == 0) {
+				*(int *)(base + k->off) = i;
+				return 0;
+			}
+	snprintf(why, len, "expected one of:");
+	for (int i = 0; k->names[i] != NULL; i++) {
+		size_t used = strlen(why);
+
+		snprintf(why + used, len - used, " %s", k->names[i]);
+	}
+	return -1;
+}
+
+/* assign_number - T_INT, T_SIZE, T_TIME, T_MODE from a number or text. */
+static int
+assign_number(const struct key *k, char *base, struct val v, char *why,
+    size_t len)
+{
+	double d = v.num;
+
+	if (v.str != NULL) {
+		char *end;
+
+		if (k->type == T_MODE) {
+			d = (double)strtol(v.str, &end, 8);
+			if (*v.str == '\0' || *end != '\0') {
+				snprintf(why, len, "expected an octal mode");
+				return -1;
+			}
+		} else if (k->type == T_INT) {
+			d = (double)strtol(v.str, &end, 10);
+			if (*v.str == '\0' || *end != '\0') {
+				snprintf(why, len, "expected an integer");
+				return -1;
+			}
+		} else if (parse_scaled(v.str, k->type, &d) == -1) {
+			snprintf(why, len, k->type == T_SIZE ?
+			    "expected a size such as 1048576, \"512K\", \"10M\"" :
+			    k->type == T_TIME ?
+			    "expected seconds such as 15, 2.5, \"500ms\"" :
+			    "expected an integer");
+			return -1;
+		}
+	} else if (v.is_bool) {
+		snprintf(why, len, "expected a number, not a boolean");
+		return -1;
+	}
+	if (k->type == T_INT && d != floor(d)) {
+		snprintf(why, len, "expected an integer");
+		return -1;
+	}
+	if (check_range(k, d, why, len) == -1)
+		return -1;
+	if (k->type == T_SIZE)
+		*(size_t *)(base + k->off) = (size_t)d;
+	else if (k->type == T_TIME)
+		*(double *)(base + k->off) = d;
+	else
+		*(int *)(base + k->off) = (int)d;
+	return 0;
+}
+
+/* assign - store v into base according to k; why explains a failure. */
+static int
+assign(const struct key *k, char *base, struct val v, char *why, size_t len)
+{
+	switch (k->type) {
+	case T_STR:
+		if (v.str == NULL) {
+			snprintf(why, len, "expected a string in quotes");
+			return -1;
+		}
+		free(*(char **)(base + k->off));
+		*(char **)(base + k->off) = xstrdup(v.str);
+		return 0;
+	case T_BOOL:
+		if (!v.is_bool) {
+			snprintf(why, len, "expected true or false");
+			return -1;
+		}
+		*(int *)(base + k->off) = v.num != 0;
+		return 0;
+	case T_ENUM:
+		return assign_enum(k, base, v, why, len);
+	default:
+		return assign_number(k, base, v, why, len);
+	}
+}
+
+/* default_val - a key's default text as a value. */
+static struct val
+default_val(const struct key *k)
+{
+	struct val v = { NULL, 0, 0 };
+
+	if (k->type == T_BOOL) {
+		v.is_bool = 1;
+		v.num = strcmp(k->def, "true") == 0;
+	} else {
+		v.str = k->def;
+	}
+	return v;
+}
+
+/* setting_val - a libconfig scalar as a value; -1 for groups and lists. */
+static int
+setting_val(const config_setting_t *s, struct val *v)
+{
+	v->str = NULL;
+	v->num = 0;
+	v->is_bool = 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		v->str = config_setting_get_string(s);
+		return 0;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v->num = (double)config_setting_get_int64(s);
+		return 0;
+	case CONFIG_TYPE_FLOAT:
+		v->num = config_setting_get_float(s);
+		return 0;
+	case CONFIG_TYPE_BOOL:
+		v->is_bool = 1;
+		v->num = config_setting_get_bool(s);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Parse state: where errors go. */
+struct pstate {
+	const char	*file;
+	char		*err;
+	size_t		 errlen;
+};
+
+/* perr - "FILE:LINE: option 'PATH': WHY" into the error buffer. */
+static int
+perr(struct pstate *ps, const config_setting_t *s, const char *path,
+    const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	const char *file = s ? config_setting_source_file(s) : NULL;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (s != NULL && config_setting_source_line(s) > 0)
+		snprintf(ps->err, ps->errlen, "%s:%d: option '%s': %s",
+		    file ? file : ps->file, config_setting_source_line(s),
+		    path, why);
+	else
+		snprintf(ps->err, ps->errlen, "%s: option '%s': %s",
+		    file ? file : ps->file, path, why);
+	return -1;
+}
+
+/* apply_table - defaults, then values found under root, for one table. */
+static int
+apply_table(struct pstate *ps, const struct key *keys, char *base,
+    const config_setting_t *root, const char *prefix)
+{
+	char why[256];
+
+	for (const struct key *k = keys; k->path != NULL; k++) {
+		const config_setting_t *s;
+		struct val v = default_val(k);
+
+		if (assign(k, base, v, why, sizeof(why)) == -1)
+			log_err("built-in default of %s: %s", k->path, why);
+		s = root ? config_setting_lookup((config_setting_t *)root,
+		    k->path) : NULL;
+		if (s == NULL)
+			continue;
+		if (setting_val(s, &v) == -1)
+			return perr(ps, s, k->path, "expected a value, "
+			    "not a group or list");
+		if (assign(k, base, v, why, sizeof(why)) == -1)
+			return perr(ps, s, prefix[0] ? prefix : k->path, "%s",
+			    why);
+	}
+	return 0;
+}
+
+/* key_known - is the dotted path a key of the table. */
+static int
+key_known(const struct key *keys, const char *path)
+{
+	for (const struct key *k = keys; k->path != NULL; k++)
+		if (strcmp(k->path, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* key_is_section - is path a prefix "section" of some key. */
+static int
+key_is_section(const struct key *keys, const char *path)
+{
+	size_t n = strlen(path);
+
+	for (const struct key *k = keys; k->path != NULL; k++)
+		if (strncmp(k->path, path, n) == 0 && k->path[n] == '.')
+			return 1;
+	return 0;
+}
+
+/* check_unknown - every setting under s must be a key (or section). */
+static int
+check_unknown(struct pstate *ps, const struct key *keys,
+    const config_setting_t *s, const char *prefix, const char *shown)
+{
+	int n = config_setting_length(s);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *c = config_setting_get_elem(s, i);
+		const char *name = config_setting_name(c);
+		char path[256], full[512];
+
+		if (name == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    prefix[0] ? "." : "", name);
+		snprintf(full, sizeof(full), "%s%s%s", shown,
+		    shown[0] ? "." : "", path);
+		if (strcmp(path, "upstreams") == 0 && keys == config_keys)
+			continue;
+		if (config_setting_is_group(c) && key_is_section(keys, path)) {
+			if (check_unknown(ps, keys, c, path, shown) == -1)
+				return -1;
+			continue;
+		}
+		if (!key_known(keys, path))
+			return perr(ps, c, full, "unknown option");
+	}
+	return 0;
+}
+
+/* load_group - one "upstreams.NAME" group. */
+static int
+load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s)
+{
+	char prefix[256], err[256];
+
+	g->name = xstrdup(config_setting_name(s));
+	snprintf(prefix, sizeof(prefix), "upstreams.%s", g->name);
+	if (!config_setting_is_group(s))
+		return perr(ps, s, prefix, "expected a group { ... }");
+	if (check_unknown(ps, group_keys, s, "", prefix) == -1)
+		return -1;
+	if (apply_table(ps, group_keys, (char *)g, s, "") == -1) {
+		/* Reword the path to the full one. */
+		char *colon = strstr(ps->err, "option '");
+
+		if (colon != NULL) {
+			char tail[600];
+
+			snprintf(tail, sizeof(tail), "%s", colon + 8);
+			snprintf(colon, ps->errlen - (colon - ps->err),
+			    "option '%s.%s", prefix, tail);
+		}
+		return -1;
+	}
+	if (g->hosts[0] == '\0')
+		return perr(ps, s, prefix, "'hosts' is required");
+	g->hostlist = hostlist_parse(g->hosts, err, sizeof(err));
+	if (g->hostlist == NULL)
+	{
+		char hp[300];
+
+		snprintf(hp, sizeof(hp), "%s.hosts", prefix);
+		return perr(ps, config_setting_lookup(s, "hosts"), hp, "%s",
+		    err);
+	}
+	return 0;
+}
+
+/* load_groups - every group under "upstreams". */
+static int
+load_groups(struct pstate *ps, struct config *cfg, config_t *lc)
+{
+	config_setting_t *ups = config_lookup(lc, "upstreams");
+	int n;
+
+	if (ups == NULL)
+		return perr(ps, config_root_setting(lc), "upstreams",
+		    "at least one upstream group is required");
+	if (!config_setting_is_group(ups))
+		return perr(ps, ups, "upstreams", "expected a group { ... }");
+	n = config_setting_length(ups);
+	cfg->groups = xcalloc(n, sizeof(*cfg->groups));
+	for (int i = 0; i < n; i++) {
+		cfg->ngroups++;
+		if (load_group(ps, &cfg->groups[i],
+		    config_setting_get_elem(ups, i)) == -1)
+			return -1;
+	}
+	if (config_group(cfg, cfg->scan_group) == NULL)
+		return perr(ps, config_lookup(lc, "scan.group"), "scan.group",
+		    "no upstream group named '%s'", cfg->scan_group);
+	return 0;
+}
+
+/* validate - checks across keys. */
+static int
+validate(struct pstate *ps, struct config *cfg, config_t *lc)
+{
+	if (!log_facility_known(cfg->log_facility))
+		return perr(ps, config_lookup(lc, "log.facility"),
+		    "log.facility", "unknown facility '%s'", cfg->log_facility);
+	if (strncmp(cfg->socket, "unix:", 5) != 0 &&
+	    strncmp(cfg->socket, "local:", 6) != 0 &&
+	    strncmp(cfg->socket, "inet:", 5) != 0 &&
+	    strncmp(cfg->socket, "inet6:", 6) != 0)
+		return perr(ps, config_lookup(lc, "milter.socket"),
+		    "milter.socket", "expected unix:/path, inet:port@host or "
+		    "inet6:port@host, got '%s'", cfg->socket);
+	if (cfg->spill_size > cfg->max_size)
+		cfg->spill_size = cfg->max_size;
+	return 0;
+}
+
+/* config_parse - shared tail of the two loaders. */
+static struct config *
+config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
+{
+	struct pstate ps = { name, err, errlen };
+	struct config *cfg;
+
+	if (!ok) {
+		snprintf(err, errlen, "%s:%d: %s",
+		    config_error_file(lc) ? config_error_file(lc) : name,
+		    config_error_line(lc), config_error_text(lc));
+		return NULL;
+	}
+	cfg = xcalloc(1, sizeof(*cfg));
+	cfg->refs = 1;
+	cfg->source = xstrdup(name);
+	if (check_unknown(&ps, config_keys, config_root_setting(lc), "",
+	    "") == -1 ||
+	    apply_table(&ps, config_keys, (char *)cfg,
+	    config_root_setting(lc), "") == -1 ||
+	    load_groups(&ps, cfg, lc) == -1 ||
+	    validate(&ps, cfg, lc) == -1) {
+		config_release(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *
+config_load_file(const char *path, char *err, size_t errlen)
+{
+	config_t lc;
+	struct config *cfg;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	config_init(&lc);
+	/* @include "x.conf" is relative to the including file's directory. */
+	{
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+		if (slash != NULL) {
+			*slash = '\0';
+			config_set_include_dir(&lc, dir[0] ? dir : "/");
+		}
+		free(dir);
+	}
+	cfg = config_parse(&lc, config_read(&lc, fp) == CONFIG_TRUE, path, err,
+	    errlen);
+	fclose(fp);
+	config_destroy(&lc);
+	return cfg;
+}
+
+struct config *
+config_load_string(const char *text, const char *name, char *err,
+    size_t errlen)
+{
+	config_t lc;
+	struct config *cfg;
+
+	config_init(&lc);
+	cfg = config_parse(&lc, config_read_string(&lc, text) == CONFIG_TRUE,
+	    name, err, errlen);
+	config_destroy(&lc);
+	return cfg;
+}
+
+const struct group_conf *
+config_group(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		if (cfg->groups[i].name != NULL &&
+		    strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	return NULL;
+}
+
+/* free_strings - free every T_STR field a table names. */
+static void
+free_strings(const struct key *keys, char *base)
+{
+	for (const struct key *k = keys; k->path != NULL; k++)
+		if (k->type == T_STR)
+			free(*(char **)(base + k->off));
+}
+
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct config *config_live;
+
+struct config *
+config_acquire(struct config *cfg)
+{
+	pthread_mutex_lock(&config_lock);
+	cfg->refs++;
+	pthread_mutex_unlock(&config_lock);
+	return cfg;
+}
+
+void
+config_release(struct config *cfg)
+{
+	int last;
+
+	if (cfg == NULL)
+		return;
+	pthread_mutex_lock(&config_lock);
+	last = --cfg->refs == 0;
+	pthread_mutex_unlock(&config_lock);
+	if (!last)
+		return;
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		free_strings(group_keys, (char *)&cfg->groups[i]);
+		free(cfg->groups[i].name);
+		hostlist_free(cfg->groups[i].hostlist);
+	}
+	free(cfg->groups);
+	free_strings(config_keys, (char *)cfg);
+	free(cfg->source);
+	free(cfg);
+}
+
+void
+config_publish(struct config *cfg)
+{
+	struct config *old;
+
+	pthread_mutex_lock(&config_lock);
+	old = config_live;
+	config_live = cfg;
+	pthread_mutex_unlock(&config_lock);
+	config_release(old);
+}
+
+struct config *
+config_current(void)
+{
+	struct config *cfg;
+
+	pthread_mutex_lock(&config_lock);
+	cfg = config_live;
+	if (cfg != NULL)
+		cfg->refs++;
+	pthread_mutex_unlock(&config_lock);
+	return cfg;
+}
+
+const char *
+fallback_name(int f)
+{
+	if (f < 0 || f > FALLBACK_QUARANTINE)
+		return "?";
+	return fallback_names[f];
+}
+
+/* format_value - one key's effective value as config text. */
+static void
+format_value(const struct key *k, const char *base, char *out, size_t len)
+{
+	switch (k->type) {
+	case T_STR:
+		snprintf(out, len, "\"%s\"", *(char *const *)(base + k->off));
+		break;
+	case T_BOOL:
+		snprintf(out, len, "%s", *(const int *)(base + k->off) ?
+		    "true" : "false");
+		break;
+	case T_ENUM:
+		snprintf(out, len, "\"%s\"",
+		    k->names[*(const int *)(base + k->off)]);
+		break;
+	case T_SIZE:
+		snprintf(out, len, "%zu", *(const size_t *)(base + k->off));
+		break;
+	case T_TIME:
+		snprintf(out, len, "%g", *(const double *)(base + k->off));
+		break;
+	case T_MODE:
+		snprintf(out, len, "\"%04o\"", *(const int *)(base + k->off));
+		break;
+	default:
+		snprintf(out, len, "%d", *(const int *)(base + k->off));
+	}
+}
+
+void
+config_dump(const struct config *cfg, void (*out)(const char *))
+{
+	char line[1024], val[700];
+
+	for (const struct key *k = config_keys; k->path != NULL; k++) {
+		format_value(k, (const char *)cfg, val, sizeof(val));
+		snprintf(line, sizeof(line), "%s = %s;", k->path, val);
+		out(line);
+	}
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		for (const struct key *k = group_keys; k->path != NULL; k++) {
+			format_value(k, (const char *)&cfg->groups[i], val,
+			    sizeof(val));
+			snprintf(line, sizeof(line), "upstreams.%s.%s = %s;",
+			    cfg->groups[i].name, k->path, val);
+			out(line);
+		}
+}

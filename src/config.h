@@ -1,0 +1,111 @@
+/*
+ * config - the daemon's configuration: a key table drives libconfig parsing,
+ * validation and the error messages; a parsed config is immutable and
+ * reference counted.
+ *
+ * Every key the daemon reads is a row of one table in config.c (name, type,
+ * default, range, one-line doc).  Unknown keys are errors.  Errors name the
+ * file, the line and the option: "FILE:LINE: option 'scan.timeout': ...".
+ *
+ * Threads: config_load*() may be called from any thread and touches no
+ * shared state.  config_current() / config_publish() hand the live snapshot
+ * between threads under a short mutex; readers keep their reference for as
+ * long as they use it (milter threads: one message), so a reload never
+ * changes a config under a message.
+ */
+#ifndef SCANMILTER_CONFIG_H
+#define SCANMILTER_CONFIG_H
+
+#include <stddef.h>
+
+#include "hostlist.h"
+
+/* What the milter answers when it has no verdict (or for policy cases). */
+enum fallback {
+	FALLBACK_ACCEPT,
+	FALLBACK_TEMPFAIL,
+	FALLBACK_REJECT,
+	FALLBACK_DISCARD,
+	FALLBACK_QUARANTINE
+};
+
+/* One named upstream group ("upstreams { NAME { ... } }"). */
+struct group_conf {
+	char		*name;
+	char		*hosts;		/* as written */
+	struct hostlist	*hostlist;	/* parsed */
+	double		 timeout;	/* per attempt, seconds */
+	double		 connect_timeout;
+	int		 max_retries;
+};
+
+struct config {
+	char		*source;	/* file name, or "(embedded default)" */
+	/* milter and daemon */
+	char		*socket;
+	int		 umask;
+	int		 backlog;
+	double		 milter_timeout;
+	char		*user;
+	char		*group;
+	char		*pidfile;
+	/* logging */
+	int		 log_syslog;
+	char		*log_facility;
+	int		 log_level;
+	/* per-message limits */
+	size_t		 max_size;
+	size_t		 spill_size;
+	size_t		 max_header_size;
+	int		 max_rcpts;
+	char		*tmpdir;
+	int		 max_queue;
+	/* scanning and failure policy */
+	double		 scan_timeout;
+	char		*scan_group;
+	int		 on_failure;		/* enum fallback */
+	char		*failure_message;	/* "4xx x.y.z text" or text */
+	int		 on_oversize;		/* enum fallback */
+	char		*oversize_message;
+	/* verdict */
+	char		*reject_message;
+	char		*tempfail_message;
+	char		*spam_header;
+	char		*spam_header_value;
+	int		 discard_on_reject;
+	int		 quarantine_on_reject;
+	/* upstream groups */
+	struct group_conf *groups;
+	size_t		 ngroups;
+	/* private */
+	int		 refs;
+};
+
+/* The embedded default configuration text (generated from conf/default.conf). */
+extern const char config_default_text[];
+
+/*
+ * config_load_file, config_load_string - parse and validate.  On error return
+ * NULL and write "FILE:LINE: ..." into err.  The result has one reference.
+ */
+struct config	*config_load_file(const char *path, char *err, size_t errlen);
+struct config	*config_load_string(const char *text, const char *name,
+		    char *err, size_t errlen);
+
+/* config_group - the group of that name, NULL if none. */
+const struct group_conf *config_group(const struct config *, const char *);
+
+/* config_acquire, config_release - reference counting; release(NULL) ok. */
+struct config	*config_acquire(struct config *);
+void		 config_release(struct config *);
+
+/* config_publish - make cfg the live config (takes the caller's ref). */
+void		 config_publish(struct config *);
+/* config_current - a new reference to the live config. */
+struct config	*config_current(void);
+
+const char	*fallback_name(int);
+/* config_dump - print every key with its effective value (for -d). */
+void		 config_dump(const struct config *, void (*out)(const char *));
+
+#endif

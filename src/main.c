@@ -1,0 +1,265 @@
+/*
+ * main.c - scanmilter: start-up, privileges, signals, orderly stop.
+ *
+ * Order matters (OpenDKIM's, plus libmilter's signal rules):
+ *   1. parse arguments, load and check the config (errors name file:line);
+ *   2. curl and the logger are initialised before any thread exists;
+ *   3. the milter socket is opened while still root, then privileges drop;
+ *   4. SIGHUP, SIGTERM, SIGINT (libmilter's), SIGUSR1 and SIGUSR2 are
+ *      blocked and SIGPIPE ignored *before* our threads start, so that only
+ *      libmilter's signal thread and our sig thread ever take them;
+ *   5. the scan loop and the sig thread start, then smfi_main() runs until
+ *      libmilter is told to stop (SIGTERM/SIGHUP/SIGINT);
+ *   6. the scan loop finishes what is in flight and the process exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "milter.h"
+#include "scan.h"
+#include "xalloc.h"
+
+struct options {
+	const char	*config_path;	/* NULL: embedded default */
+	int		 check_only;
+	int		 dump;
+	int		 foreground;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: scanmilter [-fhtdV] [-c config]\n"
+	    "  -c FILE  configuration file (default: the embedded default)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -d       print the effective configuration and exit\n"
+	    "  -f       stay in the foreground\n"
+	    "  -V       print the version and exit\n");
+	exit(2);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt(argc, argv, "c:dfhtV")) != -1) {
+		switch (ch) {
+		case 'c': o->config_path = optarg; break;
+		case 'd': o->dump = 1; break;
+		case 'f': o->foreground = 1; break;
+		case 't': o->check_only = 1; break;
+		case 'V':
+			printf("scanmilter %s\n", SCANMILTER_VERSION);
+			exit(0);
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+/* load_config - the file given, or the embedded default. */
+static struct config *
+load_config(const char *path, char *err, size_t len)
+{
+	if (path != NULL)
+		return config_load_file(path, err, len);
+	return config_load_string(config_default_text, "(embedded default)",
+	    err, len);
+}
+
+static void
+print_line(const char *s)
+{
+	puts(s);
+}
+
+/* drop_privileges - become daemon.user / daemon.group, if set. */
+static void
+drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw;
+	gid_t gid;
+	const char *path = milter_socket_path(cfg->socket);
+
+	if (cfg->user[0] == '\0')
+		return;
+	if ((pw = getpwnam(cfg->user)) == NULL)
+		fatalx("daemon.user: no such user '%s'", cfg->user);
+	gid = pw->pw_gid;
+	if (cfg->group[0] != '\0') {
+		struct group *gr = getgrnam(cfg->group);
+
+		if (gr == NULL)
+			fatalx("daemon.group: no such group '%s'", cfg->group);
+		gid = gr->gr_gid;
+	}
+	/* The socket was made as root: hand it to the daemon's user. */
+	if (path != NULL && chown(path, pw->pw_uid, gid) == -1)
+		log_warn("chown %s", path);
+	if (getuid() != pw->pw_uid) {
+		if (initgroups(pw->pw_name, gid) == -1 || setgid(gid) == -1 ||
+		    setuid(pw->pw_uid) == -1)
+			fatal("cannot drop privileges to %s", cfg->user);
+	}
+}
+
+/* daemonize - detach from the terminal. */
+static void
+daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1: fatal("fork");
+	case 0: break;
+	default: _exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE *fp;
+
+	if (path[0] == '\0')
+		return;
+	if ((fp = fopen(path, "w")) == NULL)
+		fatal("cannot write pidfile %s", path);
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+/* reload - SIGUSR1: a new snapshot, or keep the old one on error. */
+static void
+reload(const char *path)
+{
+	char err[1024];
+	struct config *cfg = load_config(path, err, sizeof(err));
+	struct config *old;
+
+	if (cfg == NULL) {
+		log_err("reload refused, keeping the running config: %s", err);
+		return;
+	}
+	old = config_current();
+	if (old != NULL && (strcmp(old->socket, cfg->socket) != 0 ||
+	    strcmp(old->user, cfg->user) != 0))
+		log_warnx("reload: milter.socket and daemon.user take effect "
+		    "only on restart");
+	config_release(old);
+	config_publish(cfg);
+	log_info("configuration reloaded from %s", cfg->source);
+}
+
+/* sig_main - the sig thread: SIGUSR1 reloads. */
+static void *
+sig_main(void *arg)
+{
+	const char *path = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)
+			reload(path);
+	}
+	return NULL;
+}
+
+/* block_signals - before any thread: see the comment at the top. */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct config *cfg;
+	char err[1024];
+	pthread_t sig_thread;
+
+	parse_args(argc, argv, &o);
+	if ((cfg = load_config(o.config_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scanmilter: %s\n", err);
+		return 1;
+	}
+	if (o.check_only) {
+		printf("scanmilter: configuration %s is valid\n", cfg->source);
+		return 0;
+	}
+	if (o.dump) {
+		config_dump(cfg, print_line);
+		return 0;
+	}
+	if (log_init(cfg->log_syslog, cfg->log_facility, cfg->log_level) == -1)
+		fatalx("log.facility: unknown");
+	if (scan_global_init() == -1)
+		fatalx("libcurl initialisation failed");
+	if (milter_setup(cfg) == -1)
+		return 1;
+	if (!o.foreground)
+		daemonize();
+	write_pidfile(cfg->pidfile);
+	drop_privileges(cfg);
+	block_signals();
+	config_publish(config_acquire(cfg));
+	if (scan_loop_start(cfg->max_queue) == -1)
+		fatalx("cannot start the scan loop");
+	if (pthread_create(&sig_thread, NULL, sig_main,
+	    (void *)o.config_path) != 0)
+		fatalx("cannot start the signal thread");
+	log_info("scanmilter %s listening on %s (config %s)",
+	    SCANMILTER_VERSION, cfg->socket, cfg->source);
+	if (milter_run() == -1)
+		log_err("milter main loop failed");
+	log_info("stopping: finishing scans in flight");
+	scan_loop_stop();
+	if (cfg->pidfile[0] != '\0')
+		unlink(cfg->pidfile);
+	config_release(cfg);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,538 @@
+/*
+ * milter.c - libmilter callbacks; see milter.h.
+ *
+ * Callbacks are thin: they record what the MTA says into the session and
+ * return.  All decisions are made at end of message by a pipeline of named
+ * steps: finish the head, build the request, scan (or take the policy),
+ * plan, apply, log one summary line.
+ */
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "blob.h"
+#include "config.h"
+#include "log.h"
+#include "milter.h"
+#include "policy.h"
+#include "rspamd.h"
+#include "scan.h"
+#include "session.h"
+#include "verdict.h"
+#include "xalloc.h"
+
+/* Actions we may take; asked for at negotiation. */
+#define WANT_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | \
+			 SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT | \
+			 SMFIF_SETSYMLIST)
+/* Steps where we never answer before end of message. */
+#define WANT_NOREPLY	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+			 SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | \
+			 SMFIP_NR_BODY)
+#define WANT_SKIP	(SMFIP_NOUNKNOWN | SMFIP_NODATA)
+
+/* Macros we ask the MTA for, per stage (when it lets us choose). */
+static const struct {
+	int		 stage;
+	const char	*list;
+} symlists[] = {
+	{ SMFIM_CONNECT, "j {daemon_name} {daemon_addr} v {client_addr} "
+	    "{client_name} {client_ptr}" },
+	{ SMFIM_HELO, "{tls_version} {cipher} {cipher_bits} {cert_subject} "
+	    "{cert_issuer}" },
+	{ SMFIM_ENVFROM, "i {auth_type} {auth_authen} {auth_author} "
+	    "{mail_addr} {mail_host} {mail_mailer}" },
+	{ SMFIM_ENVRCPT, "i {rcpt_addr} {rcpt_host} {rcpt_mailer}" },
+	{ SMFIM_EOH, "i" },
+	{ SMFIM_EOM, "i" },
+};
+
+/* conn_of - the connection's state. */
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/*
+ * conn_open - the connection's state, created on first use (negotiation,
+ * or connect if the MTA does not negotiate).  It holds the config snapshot
+ * that every message on this connection will use.  NULL if no config.
+ */
+static struct conn *
+conn_open(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	struct config *cfg;
+
+	if (c != NULL)
+		return c;
+	if ((cfg = config_current()) == NULL)
+		return NULL;
+	c = session_conn_new(cfg);
+	smfi_setpriv(ctx, c);
+	return c;
+}
+
+/* reply - SMFIS_NOREPLY where the MTA agreed to it, else CONTINUE. */
+static sfsistat
+reply(const struct conn *c, unsigned long nr_flag)
+{
+	return c != NULL && (c->nr_mask & nr_flag) ? SMFIS_NOREPLY :
+	    SMFIS_CONTINUE;
+}
+
+/* capture_macros - store every macro we use that the MTA has sent. */
+static void
+capture_macros(SMFICTX *ctx, struct conn *c)
+{
+	struct kvlist *kv = c->msg != NULL ? &c->msg->macros : &c->macros;
+
+	for (size_t i = 0; rspamd_macro_names[i] != NULL; i++) {
+		const char *v = smfi_getsymval(ctx,
+		    (char *)rspamd_macro_names[i]);
+
+		if (v != NULL)
+			kv_set(kv, rspamd_macro_names[i], v);
+	}
+	if (c->msg != NULL && c->msg->qid == NULL) {
+		const char *qid = kv_get(kv, "i");
+
+		if (qid == NULL)
+			qid = kv_get(kv, "{i}");
+		if (qid != NULL && *qid != '\0')
+			c->msg->qid = xstrdup(qid);
+	}
+}
+
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long missing = (WANT_ACTIONS & ~SMFIF_SETSYMLIST) & ~f0;
+	struct conn *c = conn_open(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (missing != 0)
+		log_warnx("MTA does not offer milter actions 0x%lx; changes "
+		    "needing them will tempfail", missing);
+	*pf0 = f0 & WANT_ACTIONS;
+	*pf1 = f1 & (WANT_NOREPLY | WANT_SKIP | SMFIP_HDR_LEADSPC);
+	*pf2 = *pf3 = 0;
+	c->nr_mask = *pf1 & WANT_NOREPLY;
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	if (f0 & SMFIF_SETSYMLIST)
+		for (size_t i = 0; i < sizeof(symlists) / sizeof(*symlists);
+		    i++)
+			smfi_setsymlist(ctx, symlists[i].stage,
+			    (char *)symlists[i].list);
+	return SMFIS_CONTINUE;
+}
+
+/* addr_text - printable client address, NULL for non-IP. */
+static char *
+addr_text(const struct sockaddr *sa)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const void *p;
+
+	if (sa == NULL)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		p = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		p = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	else
+		return NULL;
+	if (inet_ntop(sa->sa_family, p, buf, sizeof(buf)) == NULL)
+		return NULL;
+	return xstrdup(buf);
+}
+
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct conn *c = conn_open(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	free(c->hostname);
+	free(c->addr);
+	c->hostname = xstrdup(hostname != NULL ? hostname : "unknown");
+	c->addr = addr_text(hostaddr);
+	capture_macros(ctx, c);
+	return reply(c, SMFIP_NR_CONN);
+}
+
+static sfsistat
+mlfi_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	free(c->helo);
+	c->helo = xstrdup(helo != NULL ? helo : "");
+	capture_macros(ctx, c);
+	return reply(c, SMFIP_NR_HELO);
+}
+
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	session_msg_begin(c, argv[0] != NULL ? argv[0] : "<>");
+	capture_macros(ctx, c);
+	return reply(c, SMFIP_NR_MAIL);
+}
+
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	if (argv[0] != NULL)
+		session_add_rcpt(c, argv[0]);
+	capture_macros(ctx, c);
+	return reply(c, SMFIP_NR_RCPT);
+}
+
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	session_add_header(c, name, value != NULL ? value : "");
+	return reply(c, SMFIP_NR_HDR);
+}
+
+static sfsistat
+mlfi_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	capture_macros(ctx, c);
+	return reply(c, SMFIP_NR_EOH);
+}
+
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *p, size_t n)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	session_add_body(c, p, n);
+	return reply(c, SMFIP_NR_BODY);
+}
+
+/* progress - keep the MTA waiting while the scan runs. */
+static void
+progress(void *ctx)
+{
+	smfi_progress(ctx);
+}
+
+/* Facts of one end-of-message run, for the summary line. */
+struct eom_run {
+	const char	*source;	/* "scan", "policy" */
+	const char	*why;		/* failure reason, if policy */
+	char		 upstream[128];
+	double		 score, required;
+	double		 ms;
+	int		 attempts;
+	char		 detail[300];
+};
+
+/* plan_failure - the failure policy for a message we could not scan. */
+static void
+plan_failure(const struct conn *c, struct eom_run *r, struct plan *p)
+{
+	const struct config *cfg = c->cfg;
+	int oversize = c->msg->state == MSG_OVERSIZE;
+
+	r->source = "policy";
+	if (oversize)
+		policy_plan(cfg->on_oversize, cfg->oversize_message,
+		    fallback_name(cfg->on_oversize), p);
+	else
+		policy_plan(cfg->on_failure, cfg->failure_message,
+		    fallback_name(cfg->on_failure), p);
+}
+
+/* count_header - plan_opts.count over the current message. */
+static size_t
+count_header(void *arg, const char *name)
+{
+	return session_header_count(arg, name);
+}
+
+/* plan_reply_json - parse the scanner's reply and plan; -1 if unusable. */
+static int
+plan_reply_json(const struct conn *c, const char *json, size_t len,
+    struct eom_run *r, struct plan *p)
+{
+	const struct config *cfg = c->cfg;
+	struct verdict v;
+	struct plan_opts o = {
+		.reject_message = cfg->reject_message,
+		.tempfail_message = cfg->tempfail_message,
+		.spam_header = cfg->spam_header,
+		.spam_header_value = cfg->spam_header_value,
+		.discard_on_reject = cfg->discard_on_reject,
+		.quarantine_on_reject = cfg->quarantine_on_reject,
+		.leadspc = c->leadspc,
+		.count = count_header,
+		.count_arg = c->msg,
+	};
+
+	if (verdict_parse(json, len, &v, r->detail, sizeof(r->detail)) == -1)
+		return -1;
+	if (v.skipped > 0)
+		log_warnx("%s: ignored %zu unusable entries in the reply",
+		    session_qid(c), v.skipped);
+	r->score = v.score;
+	r->required = v.required_score;
+	verdict_plan(&v, &o, p);
+	verdict_free(&v);
+	return 0;
+}
+
+/* scan_message - send the message to the scan group and plan its verdict. */
+static void
+scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
+    struct plan *p)
+{
+	struct strlist hdrs = { NULL, 0 };
+	struct scan_job *job;
+	enum scan_status st;
+	const char *body;
+	size_t len;
+
+	rspamd_request_headers(c, &hdrs);
+	job = scan_job_new(session_qid(c), &hdrs, c->msg->blob, c->cfg,
+	    config_group(c->cfg, c->cfg->scan_group), c->cfg->scan_timeout);
+	if (scan_submit(job) == 0)
+		st = scan_wait(&job, progress, ctx);
+	else
+		st = scan_job_status(job);
+	if (job != NULL) {
+		snprintf(r->upstream, sizeof(r->upstream), "%s",
+		    scan_job_upstream(job));
+		r->attempts = scan_job_attempts(job);
+		r->ms = scan_job_elapsed_ms(job);
+	}
+	if (st == SCAN_OK) {
+		body = scan_job_reply(job, &len);
+		r->source = "scan";
+		if (plan_reply_json(c, body, len, r, p) == 0) {
+			scan_job_free(job);
+			return;
+		}
+		r->why = "malformed reply";
+	} else {
+		r->why = scan_status_name(st);
+		snprintf(r->detail, sizeof(r->detail), "%s",
+		    job != NULL ? scan_job_error(job) : "scan loop late");
+	}
+	scan_job_free(job);
+	plan_failure(c, r, p);
+}
+
+/* apply_mod - one modification through libmilter. */
+static int
+apply_mod(SMFICTX *ctx, const struct mod *m)
+{
+	switch (m->type) {
+	case MOD_ADDHDR:
+		return smfi_addheader(ctx, m->name, m->value);
+	case MOD_INSHDR:
+		return smfi_insheader(ctx, m->idx, m->name, m->value);
+	case MOD_CHGHDR:
+		return smfi_chgheader(ctx, m->name, m->idx, m->value);
+	case MOD_CHGFROM:
+		return smfi_chgfrom(ctx, m->value, NULL);
+	case MOD_ADDRCPT:
+		return smfi_addrcpt(ctx, m->value);
+	case MOD_DELRCPT:
+		return smfi_delrcpt(ctx, m->value);
+	case MOD_QUARANTINE:
+		return smfi_quarantine(ctx, m->value);
+	}
+	return MI_FAILURE;
+}
+
+/* apply_plan - modifications, then the final answer as an sfsistat. */
+static sfsistat
+apply_plan(SMFICTX *ctx, const struct conn *c, const struct plan *p)
+{
+	for (size_t i = 0; i < p->nmods; i++) {
+		if (apply_mod(ctx, &p->mods[i]) == MI_SUCCESS)
+			continue;
+		/* A verdict we cannot carry out is no verdict: do not pass. */
+		log_warnx("%s: the MTA refused a change (%s), tempfail",
+		    session_qid(c), p->mods[i].name ? p->mods[i].name :
+		    "envelope");
+		smfi_setreply(ctx, "451", "4.7.1",
+		    "Message could not be processed, try again later");
+		return SMFIS_TEMPFAIL;
+	}
+	switch (p->final) {
+	case PLAN_REJECT:
+	case PLAN_TEMPFAIL:
+		if (smfi_setreply(ctx, (char *)p->rcode,
+		    p->xcode[0] ? (char *)p->xcode : NULL, p->text) !=
+		    MI_SUCCESS)
+			log_warnx("%s: reply text refused by libmilter",
+			    session_qid(c));
+		return p->final == PLAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	case PLAN_DISCARD:
+		return SMFIS_DISCARD;
+	default:
+		return SMFIS_ACCEPT;
+	}
+}
+
+/* log_summary - the one line per message. */
+static void
+log_summary(const struct conn *c, const struct eom_run *r,
+    const struct plan *p)
+{
+	const struct msg *m = c->msg;
+	size_t size = m->blob != NULL ? blob_size(m->blob) : 0;
+
+	if (strcmp(r->source, "scan") == 0)
+		log_info("%s: %s score=%.2f/%.2f action=%s upstream=%s "
+		    "attempts=%d time=%.0fms size=%zu rcpts=%zu mods=%zu",
+		    session_qid(c), plan_final_name(p->final), r->score,
+		    r->required, p->label, r->upstream, r->attempts, r->ms,
+		    size, m->nrcpts_seen, p->nmods);
+	else
+		log_warnx("%s: %s (%s) not scanned: %s%s%s upstream=%s "
+		    "attempts=%d time=%.0fms rcpts=%zu",
+		    session_qid(c), plan_final_name(p->final), p->label,
+		    r->why, r->detail[0] ? ": " : "", r->detail,
+		    r->upstream[0] ? r->upstream : "-", r->attempts, r->ms,
+		    m->nrcpts_seen);
+}
+
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	struct eom_run r;
+	struct plan p;
+	sfsistat st;
+
+	if (c == NULL || c->msg == NULL) {
+		log_err("end of message without a message: tempfail");
+		return SMFIS_TEMPFAIL;
+	}
+	memset(&r, 0, sizeof(r));
+	capture_macros(ctx, c);
+	if (c->msg->state == MSG_OK && session_finish_head(c) == 0) {
+		scan_message(ctx, c, &r, &p);
+	} else {
+		r.why = c->msg->why;
+		plan_failure(c, &r, &p);
+	}
+	st = apply_plan(ctx, c, &p);
+	log_summary(c, &r, &p);
+	plan_free(&p);
+	session_msg_end(c);
+	return st;
+}
+
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL)
+		session_msg_end(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	session_conn_free(conn_of(ctx));
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milter_desc = {
+	.xxfi_name = "scanmilter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = WANT_ACTIONS & ~SMFIF_SETSYMLIST,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_helo = mlfi_helo,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_header = mlfi_header,
+	.xxfi_eoh = mlfi_eoh,
+	.xxfi_body = mlfi_body,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_negotiate = mlfi_negotiate,
+};
+
+const char *
+milter_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+int
+milter_setup(const struct config *cfg)
+{
+	mode_t old;
+	int rc;
+
+	if (smfi_register(milter_desc) == MI_FAILURE) {
+		log_err("smfi_register failed");
+		return -1;
+	}
+	if (smfi_setconn(cfg->socket) == MI_FAILURE ||
+	    smfi_settimeout((int)cfg->milter_timeout) == MI_FAILURE ||
+	    smfi_setbacklog(cfg->backlog) == MI_FAILURE) {
+		log_err("cannot use milter socket %s", cfg->socket);
+		return -1;
+	}
+	old = umask((mode_t)cfg->umask);
+	rc = smfi_opensocket(1);
+	umask(old);
+	if (rc == MI_FAILURE) {
+		log_err("cannot open milter socket %s (in use, or no "
+		    "permission?)", cfg->socket);
+		return -1;
+	}
+	return 0;
+}
+
+int
+milter_run(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}

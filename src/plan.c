@@ -1,0 +1,230 @@
+/*
+ * plan.c - struct verdict -> ordered milter modifications and final answer.
+ * Pure; see verdict.h for the semantics it implements.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "verdict.h"
+#include "xalloc.h"
+
+static const char *const final_names[] = {
+	[PLAN_ACCEPT] = "accept",
+	[PLAN_REJECT] = "reject",
+	[PLAN_TEMPFAIL] = "tempfail",
+	[PLAN_DISCARD] = "discard",
+};
+
+const char *
+plan_final_name(enum plan_final f)
+{
+	return final_names[f];
+}
+
+/* reply_text - SMTP reply text: one line, printable. */
+static char *
+reply_text(const char *s)
+{
+	char *t = xstrndup(s, 900);
+
+	for (char *p = t; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return t;
+}
+
+void
+plan_reply(struct plan *p, enum plan_final f, const char *rcode,
+    const char *xcode, const char *text)
+{
+	p->final = f;
+	snprintf(p->rcode, sizeof(p->rcode), "%s", rcode ? rcode : "");
+	snprintf(p->xcode, sizeof(p->xcode), "%s", xcode ? xcode : "");
+	free(p->text);
+	p->text = text != NULL ? reply_text(text) : NULL;
+}
+
+void
+plan_add_mod(struct plan *p, enum mod_type t, const char *name, int idx,
+    const char *value)
+{
+	struct mod *m;
+
+	p->mods = xrealloc(p->mods, (p->nmods + 1) * sizeof(*p->mods));
+	m = &p->mods[p->nmods++];
+	m->type = t;
+	m->idx = idx;
+	m->name = name != NULL ? xstrdup(name) : NULL;
+	m->value = value != NULL ? xstrdup(value) : NULL;
+}
+
+/* add_value_mod - like add_mod, value with the leading blank if needed. */
+static void
+add_value_mod(struct plan *p, const struct plan_opts *o, enum mod_type t,
+    const char *name, int idx, const char *value)
+{
+	char *v = xasprintf("%s%s", o->leadspc ? " " : "", value);
+
+	plan_add_mod(p, t, name, idx, v);
+	free(v);
+}
+
+/* cmp_desc - sort ints high to low. */
+static int
+cmp_desc(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x < y) - (x > y);
+}
+
+/*
+ * plan_removals - remove_headers as CHGHDR name idx NULL, per name highest
+ * index first so that each index still names an original occurrence.
+ */
+static void
+plan_removals(const struct verdict *v, const struct plan_opts *o,
+    struct plan *p)
+{
+	for (size_t i = 0; i < v->nrm; i++) {
+		const char *name = v->rm[i].name;
+		size_t count = o->count ? o->count(o->count_arg, name) : 0;
+		int *idx, n = 0;
+
+		/* Handle each name once, at its first entry. */
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(v->rm[j].name, name) == 0)
+				goto next;
+		idx = xcalloc(count + v->nrm + 1, sizeof(int));
+		for (size_t j = i; j < v->nrm; j++) {
+			int pos = v->rm[j].pos;
+
+			if (strcasecmp(v->rm[j].name, name) != 0)
+				continue;
+			if (pos == 0)
+				for (size_t k = 1; k <= count; k++)
+					idx[n++] = (int)k;
+			else if (pos < 0 && (size_t)-pos <= count)
+				idx[n++] = (int)count + pos + 1;
+			else if (pos > 0 && (size_t)pos <= count)
+				idx[n++] = pos;
+		}
+		qsort(idx, n, sizeof(int), cmp_desc);
+		for (int k = 0; k < n; k++)
+			if (k == 0 || idx[k] != idx[k - 1])
+				plan_add_mod(p, MOD_CHGHDR, name, idx[k], NULL);
+		free(idx);
+next:		;
+	}
+}
+
+/* plan_milter_mods - everything from the milter block and dkim. */
+static void
+plan_milter_mods(const struct verdict *v, const struct plan_opts *o,
+    struct plan *p)
+{
+	plan_removals(v, o, p);
+	for (size_t i = 0; i < v->nadd; i++) {
+		const struct vheader *h = &v->add[i];
+
+		if (h->order >= 0)
+			add_value_mod(p, o, MOD_INSHDR, h->name, h->order,
+			    h->value);
+		else
+			add_value_mod(p, o, MOD_ADDHDR, h->name, 0, h->value);
+	}
+	for (size_t i = 0; i < v->ndkim; i++)
+		add_value_mod(p, o, MOD_INSHDR, "DKIM-Signature", 1, v->dkim[i]);
+	if (v->change_from != NULL)
+		plan_add_mod(p, MOD_CHGFROM, NULL, 0, v->change_from);
+	for (size_t i = 0; i < v->ndel_rcpt; i++)
+		plan_add_mod(p, MOD_DELRCPT, NULL, 0, v->del_rcpt[i]);
+	for (size_t i = 0; i < v->nadd_rcpt; i++)
+		plan_add_mod(p, MOD_ADDRCPT, NULL, 0, v->add_rcpt[i]);
+}
+
+/* plan_reject - reject, or discard / quarantine when configured so. */
+static void
+plan_reject(const struct verdict *v, const struct plan_opts *o,
+    struct plan *p)
+{
+	const char *how = v->milter_reject ? v->milter_reject : "";
+
+	if (o->discard_on_reject || strcmp(how, "discard") == 0) {
+		plan_reply(p, PLAN_DISCARD, NULL, NULL, NULL);
+		p->label = "discard (reject)";
+	} else if (o->quarantine_on_reject || strcmp(how, "quarantine") == 0) {
+		plan_milter_mods(v, o, p);
+		plan_add_mod(p, MOD_QUARANTINE, NULL, 0, v->smtp_message ?
+		    v->smtp_message : o->reject_message);
+		plan_reply(p, PLAN_ACCEPT, NULL, NULL, NULL);
+		p->label = "quarantine (reject)";
+	} else {
+		plan_reply(p, PLAN_REJECT, "554", "5.7.1", v->smtp_message ?
+		    v->smtp_message : o->reject_message);
+		p->label = "reject";
+	}
+}
+
+/* plan_accepting - the actions that deliver the message. */
+static void
+plan_accepting(const struct verdict *v, const struct plan_opts *o,
+    enum rspamd_action a, struct plan *p)
+{
+	plan_milter_mods(v, o, p);
+	plan_reply(p, PLAN_ACCEPT, NULL, NULL, NULL);
+	p->label = rspamd_action_name(a);
+	if (a == RSPAMD_ADD_HEADER) {
+		const char *name = v->spam_header ? v->spam_header :
+		    o->spam_header;
+		const char *val = v->spam_header_value ?
+		    v->spam_header_value : o->spam_header_value;
+
+		add_value_mod(p, o, MOD_CHGHDR, name, 1, val);
+	} else if (a == RSPAMD_REWRITE_SUBJECT && v->subject != NULL) {
+		add_value_mod(p, o, MOD_CHGHDR, "Subject", 1, v->subject);
+	} else if (a == RSPAMD_QUARANTINE) {
+		plan_add_mod(p, MOD_QUARANTINE, NULL, 0, v->smtp_message ?
+		    v->smtp_message : "quarantined by scanner");
+	}
+}
+
+void
+verdict_plan(const struct verdict *v, const struct plan_opts *o,
+    struct plan *p)
+{
+	enum rspamd_action a = v->no_action ? RSPAMD_NO_ACTION : v->action;
+
+	memset(p, 0, sizeof(*p));
+	switch (a) {
+	case RSPAMD_REJECT:
+		plan_reject(v, o, p);
+		break;
+	case RSPAMD_SOFT_REJECT:
+	case RSPAMD_GREYLIST:
+		plan_reply(p, PLAN_TEMPFAIL, "451", "4.7.1", v->smtp_message ?
+		    v->smtp_message : o->tempfail_message);
+		p->label = rspamd_action_name(a);
+		break;
+	case RSPAMD_DISCARD:
+		plan_reply(p, PLAN_DISCARD, NULL, NULL, NULL);
+		p->label = "discard";
+		break;
+	default:
+		plan_accepting(v, o, a, p);
+	}
+}
+
+void
+plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->nmods; i++) {
+		free(p->mods[i].name);
+		free(p->mods[i].value);
+	}
+	free(p->mods);
+	free(p->text);
+	memset(p, 0, sizeof(*p));
+}

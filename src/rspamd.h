@@ -1,0 +1,46 @@
+/*
+ * rspamd - the request side of Rspamd's HTTP protocol, as pure functions:
+ * what the milter learned (struct conn / struct msg) becomes the list of
+ * request headers of a POST /checkv2.
+ *
+ * Macro -> header mapping is one table in rspamd.c: for each Rspamd header,
+ * the milter macros to try in order ("{i}" then "i" for Queue-Id ...).
+ * Every protocol name is defined once here.
+ *
+ * Thread: any; nothing is shared.
+ */
+#ifndef SCANMILTER_RSPAMD_H
+#define SCANMILTER_RSPAMD_H
+
+#include <stddef.h>
+
+struct conn;
+
+#define RSPAMD_PATH_CHECK	"/checkv2"
+#define RSPAMD_PATH_PING	"/ping"
+
+/* A list of owned strings, e.g. "Name: value" request header lines. */
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
+
+void	strlist_add(struct strlist *, char *owned);
+void	strlist_addf(struct strlist *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	strlist_free(struct strlist *);
+
+/*
+ * rspamd_request_headers - append the request headers for the current
+ * message of c to out, as "Name: value" lines.  Values are cleaned of
+ * control characters and capped in length; absent facts are left out.
+ */
+void	rspamd_request_headers(const struct conn *c, struct strlist *out);
+
+/*
+ * rspamd_macro_names - NULL-terminated list of every milter macro the
+ * request may use, for the milter layer to collect at each stage.
+ */
+extern const char *const rspamd_macro_names[];
+
+#endif

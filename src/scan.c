@@ -1,0 +1,218 @@
+/*
+ * scan.c - the job's milter-thread side: build, submit, wait, free.
+ * See scan.h for the ownership rules.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blob.h"
+#include "config.h"
+#include "scan_internal.h"
+#include "xalloc.h"
+
+#define WAIT_SLICE_MS	5000	/* how often the MTA hears we are alive */
+#define WAIT_GRACE_MS	3000	/* after the deadline, before giving up */
+
+static const char *const status_names[] = {
+	[SCAN_OK] = "ok",
+	[SCAN_ERR_CONNECT] = "connect failed",
+	[SCAN_ERR_TIMEOUT] = "timeout",
+	[SCAN_ERR_HTTP] = "HTTP error",
+	[SCAN_ERR_TRANSFER] = "transfer failed",
+	[SCAN_ERR_TOO_BIG] = "reply too big",
+	[SCAN_ERR_OVERLOAD] = "overloaded",
+	[SCAN_ERR_SHUTDOWN] = "shutting down",
+	[SCAN_ERR_INTERNAL] = "internal error",
+};
+
+const char *
+scan_status_name(enum scan_status s)
+{
+	return status_names[s];
+}
+
+double
+ts_ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (t->tv_sec - now.tv_sec) * 1000.0 +
+	    (t->tv_nsec - now.tv_nsec) / 1e6;
+}
+
+double
+ts_ms_since(const struct timespec *t)
+{
+	return -ts_ms_until(t);
+}
+
+/* ts_add_ms - t + ms. */
+static struct timespec
+ts_add_ms(struct timespec t, double ms)
+{
+	long long ns = t.tv_nsec + (long long)(ms * 1e6);
+
+	t.tv_sec += ns / 1000000000LL;
+	t.tv_nsec = ns % 1000000000LL;
+	if (t.tv_nsec < 0) {
+		t.tv_nsec += 1000000000LL;
+		t.tv_sec--;
+	}
+	return t;
+}
+
+struct scan_job *
+scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
+    struct config *cfg, const struct group_conf *g, double timeout)
+{
+	struct scan_job *j = xcalloc(1, sizeof(*j));
+	pthread_condattr_t ca;
+
+	j->qid = xstrdup(qid);
+	j->hdrs = *hdrs;
+	memset(hdrs, 0, sizeof(*hdrs));
+	j->blob = blob_ref(blob);
+	j->cfg = config_acquire(cfg);
+	j->group = g;
+	clock_gettime(CLOCK_MONOTONIC, &j->submitted);
+	j->deadline = ts_add_ms(j->submitted, timeout * 1000.0);
+	buf_init(&j->reply, SCAN_REPLY_MAX);
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	j->state = JOB_NEW;
+	return j;
+}
+
+int
+scan_submit(struct scan_job *j)
+{
+	enum scan_status why;
+
+	j->state = JOB_QUEUED;
+	if (loop_enqueue(j, &why) == 0)
+		return 0;
+	/* Refused: complete it here, no waiting. */
+	j->status = why;
+	j->state = JOB_DONE;
+	snprintf(j->error, sizeof(j->error), "%s", scan_status_name(why));
+	return -1;
+}
+
+enum scan_status
+scan_wait(struct scan_job **jp, void (*progress)(void *), void *arg)
+{
+	struct scan_job *j = *jp;
+	struct timespec hard = ts_add_ms(j->deadline, WAIT_GRACE_MS);
+
+	pthread_mutex_lock(&j->lock);
+	while (j->state != JOB_DONE) {
+		struct timespec until;
+		double left = ts_ms_until(&hard);
+
+		if (left <= 0) {
+			/* The loop is late: the job is its to free now. */
+			j->state = JOB_ABANDONED;
+			pthread_mutex_unlock(&j->lock);
+			*jp = NULL;
+			return SCAN_ERR_TIMEOUT;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until = ts_add_ms(until, left < WAIT_SLICE_MS ? left :
+		    WAIT_SLICE_MS);
+		if (pthread_cond_timedwait(&j->cond, &j->lock, &until) ==
+		    ETIMEDOUT && j->state != JOB_DONE && progress != NULL) {
+			pthread_mutex_unlock(&j->lock);
+			progress(arg);
+			pthread_mutex_lock(&j->lock);
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	return j->status;
+}
+
+void
+scan_complete(struct scan_job *j, enum scan_status st)
+{
+	int abandoned;
+
+	j->elapsed_ms = ts_ms_since(&j->submitted);
+	pthread_mutex_lock(&j->lock);
+	abandoned = j->state == JOB_ABANDONED;
+	if (!abandoned) {
+		j->status = st;
+		j->state = JOB_DONE;
+		pthread_cond_signal(&j->cond);
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (abandoned)
+		scan_job_destroy(j);
+}
+
+void
+scan_job_destroy(struct scan_job *j)
+{
+	free(j->qid);
+	strlist_free(&j->hdrs);
+	blob_unref(j->blob);
+	config_release(j->cfg);
+	buf_free(&j->reply);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+	free(j);
+}
+
+void
+scan_job_free(struct scan_job *j)
+{
+	if (j != NULL)
+		scan_job_destroy(j);
+}
+
+const char *
+scan_job_reply(const struct scan_job *j, size_t *len)
+{
+	*len = j->reply.len;
+	return j->reply.data ? j->reply.data : "";
+}
+
+enum scan_status
+scan_job_status(const struct scan_job *j)
+{
+	return j->status;
+}
+
+long
+scan_job_http_code(const struct scan_job *j)
+{
+	return j->http_code;
+}
+
+const char *
+scan_job_upstream(const struct scan_job *j)
+{
+	return j->upstream[0] ? j->upstream : "-";
+}
+
+const char *
+scan_job_error(const struct scan_job *j)
+{
+	return j->error;
+}
+
+int
+scan_job_attempts(const struct scan_job *j)
+{
+	return j->attempts;
+}
+
+double
+scan_job_elapsed_ms(const struct scan_job *j)
+{
+	return j->elapsed_ms;
+}

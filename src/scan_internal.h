@@ -1,0 +1,57 @@
+/*
+ * scan_internal.h - the job's layout, shared by scan.c (milter side) and
+ * loop.c (loop side) only.  Nobody else includes this.
+ */
+#ifndef SCANMILTER_SCAN_INTERNAL_H
+#define SCANMILTER_SCAN_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "buf.h"
+#include "scan.h"
+
+#define SCAN_REPLY_MAX	(16u * 1024 * 1024)	/* largest reply accepted */
+
+enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED };
+
+struct scan_job {
+	/* input: immutable once submitted */
+	char			*qid;
+	struct strlist		 hdrs;
+	struct blob		*blob;
+	struct config		*cfg;
+	const struct group_conf	*group;
+	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
+	struct timespec		 submitted;
+	/* output: written by the loop before completion */
+	enum scan_status	 status;
+	long			 http_code;
+	struct buf		 reply;
+	char			 upstream[128];
+	char			 error[256];
+	int			 attempts;
+	double			 elapsed_ms;
+	/* sync */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	enum job_state		 state;
+	STAILQ_ENTRY(scan_job)	 entry;		/* submission queue */
+};
+
+STAILQ_HEAD(scan_queue, scan_job);
+
+/* scan_complete - loop side: publish output, wake or free (abandoned). */
+void	scan_complete(struct scan_job *, enum scan_status);
+/* scan_job_destroy - free everything; only via the rules above. */
+void	scan_job_destroy(struct scan_job *);
+
+/* Time helpers (CLOCK_MONOTONIC). */
+double	ts_ms_until(const struct timespec *);
+double	ts_ms_since(const struct timespec *);
+
+/* loop.c: queue the job for the loop; -1 if overloaded or stopping. */
+int	loop_enqueue(struct scan_job *, enum scan_status *why);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * session.c - connection and message state; see session.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "blob.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "session.h"
+#include "xalloc.h"
+
+void
+kv_set(struct kvlist *kv, const char *name, const char *value)
+{
+	for (size_t i = 0; i < kv->n; i++)
+		if (strcmp(kv->names[i], name) == 0) {
+			free(kv->values[i]);
+			kv->values[i] = xstrdup(value);
+			return;
+		}
+	kv->names = xrealloc(kv->names, (kv->n + 1) * sizeof(char *));
+	kv->values = xrealloc(kv->values, (kv->n + 1) * sizeof(char *));
+	kv->names[kv->n] = xstrdup(name);
+	kv->values[kv->n] = xstrdup(value);
+	kv->n++;
+}
+
+const char *
+kv_get(const struct kvlist *kv, const char *name)
+{
+	for (size_t i = 0; i < kv->n; i++)
+		if (strcmp(kv->names[i], name) == 0)
+			return kv->values[i];
+	return NULL;
+}
+
+void
+kv_clear(struct kvlist *kv)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		free(kv->names[i]);
+		free(kv->values[i]);
+	}
+	free(kv->names);
+	free(kv->values);
+	memset(kv, 0, sizeof(*kv));
+}
+
+struct conn *
+session_conn_new(struct config *cfg)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->cfg = cfg;
+	return c;
+}
+
+void
+session_conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	session_msg_end(c);
+	free(c->hostname);
+	free(c->addr);
+	free(c->helo);
+	kv_clear(&c->macros);
+	config_release(c->cfg);
+	free(c);
+}
+
+struct msg *
+session_msg_begin(struct conn *c, const char *from)
+{
+	struct msg *m;
+
+	session_msg_end(c);
+	m = xcalloc(1, sizeof(*m));
+	m->from = xstrdup(from);
+	m->blob = blob_new(c->cfg->spill_size, c->cfg->tmpdir);
+	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	c->msg = m;
+	c->msgs++;
+	return m;
+}
+
+void
+session_msg_end(struct conn *c)
+{
+	struct msg *m = c->msg;
+
+	if (m == NULL)
+		return;
+	free(m->qid);
+	free(m->from);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		free(m->hdrs[i].name);
+		free(m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	blob_unref(m->blob);
+	kv_clear(&m->macros);
+	free(m);
+	c->msg = NULL;
+}
+
+void
+session_add_rcpt(struct conn *c, const char *rcpt)
+{
+	struct msg *m = c->msg;
+
+	m->nrcpts_seen++;
+	if (m->nrcpts >= (size_t)c->cfg->max_rcpts)
+		return;
+	m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(char *));
+	m->rcpts[m->nrcpts++] = xstrdup(rcpt);
+}
+
+/* msg_oversize - stop collecting; the answer comes at end of message. */
+static void
+msg_oversize(struct msg *m, const char *why)
+{
+	if (m->state != MSG_OK)
+		return;
+	m->state = MSG_OVERSIZE;
+	m->why = why;
+	/* Release the body now: we will not scan it. */
+	blob_unref(m->blob);
+	m->blob = NULL;
+}
+
+void
+session_add_header(struct conn *c, const char *name, const char *value)
+{
+	struct msg *m = c->msg;
+	size_t n = strlen(name) + strlen(value) + 4;
+
+	if (m->state != MSG_OK)
+		return;
+	if (m->hdr_bytes + n > c->cfg->max_header_size) {
+		msg_oversize(m, "header size limit");
+		return;
+	}
+	m->hdr_bytes += n;
+	m->hdrs = xrealloc(m->hdrs, (m->nhdrs + 1) * sizeof(*m->hdrs));
+	m->hdrs[m->nhdrs].name = xstrdup(name);
+	m->hdrs[m->nhdrs].value = xstrdup(value);
+	m->nhdrs++;
+}
+
+void
+session_add_body(struct conn *c, const unsigned char *p, size_t n)
+{
+	struct msg *m = c->msg;
+
+	if (m->state != MSG_OK)
+		return;
+	if (m->hdr_bytes + blob_body_size(m->blob) + n > c->cfg->max_size) {
+		msg_oversize(m, "message size limit");
+		return;
+	}
+	if (blob_body_append(m->blob, p, n) == -1) {
+		log_warn("%s: cannot spill body to %s", session_qid(c),
+		    c->cfg->tmpdir);
+		m->state = MSG_IOERR;
+		m->why = "temporary file error";
+		blob_unref(m->blob);
+		m->blob = NULL;
+	}
+}
+
+/*
+ * append_value - a header value with its line breaks as CRLF.  The MTA hands
+ * folded headers over with bare LF between the lines; the message on the
+ * wire has CRLF, and that is what the scanner must see.
+ */
+static int
+append_value(struct buf *b, const char *v)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '\n' && (p == v || p[-1] != '\r') &&
+		    buf_append(b, "\r", 1) == -1)
+			return -1;
+		if (buf_append(b, p, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+session_finish_head(struct conn *c)
+{
+	struct msg *m = c->msg;
+	struct buf b;
+	char *data;
+	size_t len;
+
+	if (m->state != MSG_OK)
+		return -1;
+	/* Twice the collected size leaves room for LF -> CRLF. */
+	buf_init(&b, 2 * m->hdr_bytes + 16);
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		if (buf_puts(&b, m->hdrs[i].name) == -1 ||
+		    buf_puts(&b, c->leadspc ? ":" : ": ") == -1 ||
+		    append_value(&b, m->hdrs[i].value) == -1 ||
+		    buf_append(&b, "\r\n", 2) == -1) {
+			buf_free(&b);
+			msg_oversize(m, "header size limit");
+			return -1;
+		}
+	}
+	if (buf_append(&b, "\r\n", 2) == -1 ||
+	    b.len + blob_body_size(m->blob) > c->cfg->max_size) {
+		buf_free(&b);
+		msg_oversize(m, "message size limit");
+		return -1;
+	}
+	data = buf_steal(&b, &len);
+	blob_set_head(m->blob, data, len);
+	return 0;
+}
+
+size_t
+session_header_count(const struct msg *m, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (strcasecmp(m->hdrs[i].name, name) == 0)
+			n++;
+	return n;
+}
+
+const char *
+session_qid(const struct conn *c)
+{
+	if (c->msg != NULL && c->msg->qid != NULL)
+		return c->msg->qid;
+	return "NOQUEUE";
+}
+
+const char *
+session_macro(const struct conn *c, const char *name)
+{
+	const char *v = NULL;
+
+	if (c->msg != NULL)
+		v = kv_get(&c->msg->macros, name);
+	return v != NULL ? v : kv_get(&c->macros, name);
+}

@@ -1,0 +1,104 @@
+/*
+ * session - what the milter learns about one SMTP connection (struct conn)
+ * and about each message on it (struct msg).
+ *
+ * Two lifetimes, as in OpenDKIM: a conn lives from xxfi_connect to
+ * xxfi_close and holds a config reference for that long; a msg lives from
+ * MAIL FROM to end of message or abort, and session_msg_end() frees it, so
+ * every message-lifetime string has one free point.  Everything that input
+ * can grow is bounded by the limits of the conn's config; passing one sets
+ * msg->state and stops collecting, and the end-of-message step answers by
+ * policy.
+ *
+ * Thread: a conn and its msg are used by the libmilter thread that runs the
+ * connection's callbacks (one at a time); nothing here is shared.
+ */
+#ifndef SCANMILTER_SESSION_H
+#define SCANMILTER_SESSION_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct blob;
+struct config;
+
+/* A small name -> value list (macros). */
+struct kvlist {
+	char	**names;
+	char	**values;
+	size_t	  n;
+};
+
+void		 kv_set(struct kvlist *, const char *name, const char *value);
+const char	*kv_get(const struct kvlist *, const char *name);
+void		 kv_clear(struct kvlist *);
+
+struct header {
+	char	*name;
+	char	*value;		/* as received; leading blank kept if leadspc */
+};
+
+enum msg_state {
+	MSG_OK,
+	MSG_OVERSIZE,		/* a size limit was passed; see msg->why */
+	MSG_IOERR		/* spilling the body failed */
+};
+
+struct msg {
+	char		*qid;		/* "{i}" once known, else NULL */
+	char		*from;		/* envelope sender as given */
+	char		**rcpts;	/* kept recipients */
+	size_t		 nrcpts;
+	size_t		 nrcpts_seen;	/* including those past max_rcpts */
+	struct header	*hdrs;
+	size_t		 nhdrs;
+	size_t		 hdr_bytes;
+	struct blob	*blob;		/* body, then head at eom */
+	enum msg_state	 state;
+	const char	*why;		/* static text for state != MSG_OK */
+	struct kvlist	 macros;	/* message-stage macros */
+	struct timespec	 start;		/* CLOCK_MONOTONIC at MAIL FROM */
+};
+
+struct conn {
+	struct config	*cfg;		/* reference held until close */
+	char		*hostname;	/* as the MTA gave it */
+	char		*addr;		/* client IP text, NULL if not IP */
+	char		*helo;
+	int		 leadspc;	/* header values keep their blank */
+	unsigned long	 nr_mask;	/* SMFIP_NR_* the MTA agreed to */
+	unsigned long	 msgs;		/* messages so far */
+	struct kvlist	 macros;	/* connection-stage macros */
+	struct msg	*msg;		/* current message or NULL */
+};
+
+struct conn	*session_conn_new(struct config *);
+/* session_conn_free - frees the current msg too and drops the config. */
+void		 session_conn_free(struct conn *);
+
+/* session_msg_begin - start a message (ends any previous one). */
+struct msg	*session_msg_begin(struct conn *, const char *from);
+void		 session_msg_end(struct conn *);
+
+/* session_add_rcpt - keep a recipient (up to limits.max_rcpts). */
+void		 session_add_rcpt(struct conn *, const char *rcpt);
+/* session_add_header - keep a header unless limits say otherwise. */
+void		 session_add_header(struct conn *, const char *name,
+		    const char *value);
+/* session_add_body - append body bytes (spilled to disk past spill_size). */
+void		 session_add_body(struct conn *, const unsigned char *,
+		    size_t);
+/*
+ * session_finish_head - build the header block (byte-exact, CRLF) and attach
+ * it to the blob.  Returns 0, or -1 if it would pass the limits (state set).
+ */
+int		 session_finish_head(struct conn *);
+
+/* session_header_count - occurrences of a header name (case-insensitive). */
+size_t		 session_header_count(const struct msg *, const char *name);
+/* session_qid - queue id for logs: the {i} macro, or "NOQUEUE". */
+const char	*session_qid(const struct conn *);
+/* session_macro - message macro, else connection macro, else NULL. */
+const char	*session_macro(const struct conn *, const char *name);
+
+#endif

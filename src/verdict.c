@@ -1,0 +1,293 @@
+/*
+ * verdict.c - Rspamd reply JSON -> verdict -> milter plan; see verdict.h.
+ *
+ * This is the only file that includes <jansson.h>.
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "verdict.h"
+#include "xalloc.h"
+
+static const char *const action_names[] = {
+	[RSPAMD_NO_ACTION] = "no action",
+	[RSPAMD_GREYLIST] = "greylist",
+	[RSPAMD_ADD_HEADER] = "add header",
+	[RSPAMD_REWRITE_SUBJECT] = "rewrite subject",
+	[RSPAMD_SOFT_REJECT] = "soft reject",
+	[RSPAMD_REJECT] = "reject",
+	[RSPAMD_DISCARD] = "discard",
+	[RSPAMD_QUARANTINE] = "quarantine",
+};
+
+const char *
+rspamd_action_name(enum rspamd_action a)
+{
+	return action_names[a];
+}
+
+/* action_lookup - action by name; Rspamd also writes "add_header" forms. */
+static int
+action_lookup(const char *s, enum rspamd_action *out)
+{
+	for (size_t i = 0; i < sizeof(action_names) / sizeof(*action_names);
+	    i++) {
+		const char *n = action_names[i];
+		size_t k;
+
+		for (k = 0; n[k] != '\0' && s[k] != '\0'; k++)
+			if (tolower((unsigned char)s[k]) != n[k] &&
+			    !(n[k] == ' ' && (s[k] == '_' || s[k] == '-')))
+				break;
+		if (n[k] == '\0' && s[k] == '\0') {
+			*out = (enum rspamd_action)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* header_name_ok - RFC 5322 field name: printable, no colon, no blank. */
+static int
+header_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 998)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s <= 32 || *s >= 127 || *s == ':')
+			return 0;
+	return 1;
+}
+
+/* lf_value - copy with CRLF and lone CR turned into LF (libmilter's form). */
+static char *
+lf_value(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\r') {
+			*o++ = '\n';
+			if (s[1] == '\n')
+				s++;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* add_header - one add_headers entry (string or {value, order}). */
+static void
+add_header(struct verdict *v, const char *name, json_t *e)
+{
+	json_t *val = e, *order = NULL;
+	struct vheader *h;
+
+	if (json_is_object(e)) {
+		val = json_object_get(e, "value");
+		order = json_object_get(e, "order");
+	}
+	if (!json_is_string(val) || !header_name_ok(name) ||
+	    (order != NULL && !json_is_integer(order))) {
+		v->skipped++;
+		return;
+	}
+	v->add = xrealloc(v->add, (v->nadd + 1) * sizeof(*v->add));
+	h = &v->add[v->nadd++];
+	h->name = xstrdup(name);
+	h->value = lf_value(json_string_value(val));
+	h->order = -1;
+	if (order != NULL && json_integer_value(order) >= 0 &&
+	    json_integer_value(order) < 100000)
+		h->order = (int)json_integer_value(order);
+}
+
+/* add_remove - one remove_headers position. */
+static void
+add_remove(struct verdict *v, const char *name, json_t *e)
+{
+	json_int_t pos;
+
+	if (!json_is_integer(e) || !header_name_ok(name) ||
+	    (pos = json_integer_value(e)) < -100000 || pos > 100000) {
+		v->skipped++;
+		return;
+	}
+	v->rm = xrealloc(v->rm, (v->nrm + 1) * sizeof(*v->rm));
+	v->rm[v->nrm].name = xstrdup(name);
+	v->rm[v->nrm].pos = (int)pos;
+	v->nrm++;
+}
+
+/* each_entry - call fn for e, or for each element if e is an array. */
+static void
+each_entry(struct verdict *v, const char *name, json_t *e,
+    void (*fn)(struct verdict *, const char *, json_t *))
+{
+	size_t i;
+	json_t *x;
+
+	if (!json_is_array(e)) {
+		fn(v, name, e);
+		return;
+	}
+	json_array_foreach(e, i, x)
+		fn(v, name, x);
+}
+
+/* string_list - a string or an array of strings into a new list. */
+static void
+string_list(json_t *e, char ***list, size_t *n, size_t *skipped)
+{
+	size_t i;
+	json_t *x;
+
+	if (e == NULL)
+		return;
+	if (json_is_string(e)) {
+		*list = xrealloc(*list, (*n + 1) * sizeof(char *));
+		(*list)[(*n)++] = lf_value(json_string_value(e));
+		return;
+	}
+	if (!json_is_array(e)) {
+		(*skipped)++;
+		return;
+	}
+	json_array_foreach(e, i, x)
+		string_list(x, list, n, skipped);
+}
+
+/* dup_string - a copy of a JSON string member, or NULL. */
+static char *
+dup_string(json_t *obj, const char *key)
+{
+	json_t *s = json_object_get(obj, key);
+
+	return json_is_string(s) ? xstrdup(json_string_value(s)) : NULL;
+}
+
+/* parse_spam_header - "name" or {name: value}. */
+static void
+parse_spam_header(struct verdict *v, json_t *e)
+{
+	const char *k;
+	json_t *x;
+
+	if (json_is_string(e) && header_name_ok(json_string_value(e))) {
+		v->spam_header = xstrdup(json_string_value(e));
+		return;
+	}
+	if (json_is_object(e) && json_object_size(e) == 1) {
+		json_object_foreach(e, k, x) {
+			if (header_name_ok(k) && json_is_string(x)) {
+				v->spam_header = xstrdup(k);
+				v->spam_header_value =
+				    lf_value(json_string_value(x));
+				return;
+			}
+		}
+	}
+	v->skipped++;
+}
+
+/* parse_milter - the reply's "milter" object. */
+static void
+parse_milter(struct verdict *v, json_t *m)
+{
+	const char *k;
+	json_t *x, *e;
+
+	if ((x = json_object_get(m, "remove_headers")) != NULL &&
+	    json_is_object(x))
+		json_object_foreach(x, k, e)
+			each_entry(v, k, e, add_remove);
+	if ((x = json_object_get(m, "add_headers")) != NULL &&
+	    json_is_object(x))
+		json_object_foreach(x, k, e)
+			each_entry(v, k, e, add_header);
+	v->change_from = dup_string(m, "change_from");
+	string_list(json_object_get(m, "add_rcpt"), &v->add_rcpt,
+	    &v->nadd_rcpt, &v->skipped);
+	string_list(json_object_get(m, "del_rcpt"), &v->del_rcpt,
+	    &v->ndel_rcpt, &v->skipped);
+	v->no_action = json_is_true(json_object_get(m, "no_action"));
+	if ((x = json_object_get(m, "spam_header")) != NULL)
+		parse_spam_header(v, x);
+	v->milter_reject = dup_string(m, "reject");
+}
+
+int
+verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
+    size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *x;
+
+	memset(v, 0, sizeof(*v));
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(err, errlen, "bad JSON at %d:%d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		return -1;
+	}
+	x = json_object_get(root, "action");
+	if (!json_is_object(root) || !json_is_string(x) ||
+	    action_lookup(json_string_value(x), &v->action) == -1) {
+		snprintf(err, errlen, "reply has no known \"action\"");
+		json_decref(root);
+		return -1;
+	}
+	v->score = json_number_value(json_object_get(root, "score"));
+	v->required_score = json_number_value(json_object_get(root,
+	    "required_score"));
+	v->is_skipped = json_is_true(json_object_get(root, "is_skipped"));
+	if ((x = json_object_get(root, "messages")) != NULL)
+		v->smtp_message = dup_string(x, "smtp_message");
+	v->subject = dup_string(root, "subject");
+	string_list(json_object_get(root, "dkim-signature"), &v->dkim,
+	    &v->ndkim, &v->skipped);
+	if ((x = json_object_get(root, "milter")) != NULL && json_is_object(x))
+		parse_milter(v, x);
+	json_decref(root);
+	return 0;
+}
+
+/* free_list - free n strings and the array. */
+static void
+free_list(char **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+void
+verdict_free(struct verdict *v)
+{
+	for (size_t i = 0; i < v->nadd; i++) {
+		free(v->add[i].name);
+		free(v->add[i].value);
+	}
+	free(v->add);
+	for (size_t i = 0; i < v->nrm; i++)
+		free(v->rm[i].name);
+	free(v->rm);
+	free_list(v->add_rcpt, v->nadd_rcpt);
+	free_list(v->del_rcpt, v->ndel_rcpt);
+	free_list(v->dkim, v->ndkim);
+	free(v->smtp_message);
+	free(v->subject);
+	free(v->change_from);
+	free(v->spam_header);
+	free(v->spam_header_value);
+	free(v->milter_reject);
+	memset(v, 0, sizeof(*v));
+}

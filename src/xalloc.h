@@ -1,0 +1,26 @@
+/*
+ * xalloc - allocation that never returns NULL.
+ *
+ * Out of memory is treated as an environment failure: the process logs the
+ * size it wanted and exits (systemd restarts it; the MTA's
+ * milter_default_action answers the messages in flight).  No size that input
+ * controls may reach these functions unbounded: every input-driven buffer has
+ * its own ceiling (see buf.h), so running out here means the machine is out,
+ * not that a message was hostile.
+ *
+ * Thread: any.
+ */
+#ifndef SCANMILTER_XALLOC_H
+#define SCANMILTER_XALLOC_H
+
+#include <stddef.h>
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+/* xasprintf - formatted string in fresh memory; caller frees. */
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
