@@ -91,19 +91,19 @@ deps-test:
 
 run: deps
 	$(MAKE) all
-	sh scripts/run.sh
+	sh scripts/run.sh $(ARGS)
 
 check: deps-test
 	$(MAKE) all
 	$(MAKE) unit-bins
-	sh tests/run.sh unit
+	bash tests/run.sh unit
 
 unit-bins: $(UNIT_TESTS)
 
 test: deps-test
 	$(MAKE) all
 	$(MAKE) unit-bins
-	sh tests/run.sh all
+	bash tests/run.sh all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/scanmilter

@@ -35,6 +35,7 @@ static const char *const fallback_names[] = {
 	"accept", "tempfail", "reject", "discard", "quarantine", NULL
 };
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
+static const char *const greylist_names[] = { "accept", "tempfail", NULL };
 static const char *const log_levels[] = {
 	"error", "warning", "info", "debug", NULL
 };
@@ -101,6 +102,9 @@ static const struct key config_keys[] = {
 	  "header set on action 'add header'" },
 	{ "verdict.spam_header_value", T_STR, C(spam_header_value), "Yes", 0,
 	  0, NULL, "its value" },
+	{ "verdict.on_greylist", T_ENUM, C(greylist_tempfail), "accept", 0, 0,
+	  greylist_names, "Rspamd's greylist action: accept (as Rspamd's "
+	  "proxy) or tempfail" },
 	{ "verdict.discard_on_reject", T_BOOL, C(discard_on_reject), "false",
 	  0, 0, NULL, "silently discard instead of rejecting" },
 	{ "verdict.quarantine_on_reject", T_BOOL, C(quarantine_on_reject),

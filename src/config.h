@@ -72,6 +72,7 @@ struct config {
 	char		*tempfail_message;
 	char		*spam_header;
 	char		*spam_header_value;
+	int		 greylist_tempfail;	/* verdict.on_greylist */
 	int		 discard_on_reject;
 	int		 quarantine_on_reject;
 	/* upstream groups */

@@ -267,11 +267,20 @@ attempt_done(struct attempt *a, CURLcode rc)
 		finish_job(j, SCAN_OK);
 		return;
 	}
-	log_warnx("%s: upstream %s (attempt %d)", j->qid, j->error,
-	    j->attempts);
-	if (retryable && j->attempts <= j->group->max_retries &&
-	    j->group->hostlist->nhosts > 0 && attempt_start(j, host) == 0)
-		return;
+	/*
+	 * A failure that ends the job is told once, in the milter's summary
+	 * line; only one that is retried gets a line of its own here.
+	 */
+	if (retryable && j->attempts <= j->group->max_retries) {
+		char why[sizeof(j->error)];
+
+		snprintf(why, sizeof(why), "%s", j->error);
+		if (attempt_start(j, host) == 0) {
+			log_warnx("%s: upstream %s (attempt %d), retrying on %s",
+			    j->qid, why, j->attempts - 1, j->upstream);
+			return;
+		}
+	}
 	finish_job(j, st);
 }
 

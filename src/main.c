@@ -22,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "milter.h"
 #include "scan.h"
+#include "session.h"
 #include "xalloc.h"
 
 struct options {
@@ -197,6 +199,29 @@ sig_main(void *arg)
 	return NULL;
 }
 
+/*
+ * drain - libmilter has stopped accepting connections, but messages already
+ * under way still run on their threads: give them until one scan deadline
+ * (and a little) to get their answer before the scan loop goes away.  Any
+ * message still open after that is cut off, and the MTA answers it with
+ * its milter_default_action.
+ */
+static void
+drain(const struct config *cfg)
+{
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	int waits = (int)(cfg->scan_timeout * 10) + 50;
+	int n = session_messages_in_progress();
+
+	if (n > 0)
+		log_info("stopping: waiting for %d message(s) in progress", n);
+	while (session_messages_in_progress() > 0 && waits-- > 0)
+		nanosleep(&pause, NULL);
+	if ((n = session_messages_in_progress()) > 0)
+		log_warnx("stopping with %d message(s) unanswered: the MTA "
+		    "applies its milter_default_action", n);
+}
+
 /* block_signals - before any thread: see the comment at the top. */
 static void
 block_signals(void)
@@ -255,7 +280,7 @@ main(int argc, char **argv)
 	    SCANMILTER_VERSION, cfg->socket, cfg->source);
 	if (milter_run() == -1)
 		log_err("milter main loop failed");
-	log_info("stopping: finishing scans in flight");
+	drain(cfg);
 	scan_loop_stop();
 	if (cfg->pidfile[0] != '\0')
 		unlink(cfg->pidfile);

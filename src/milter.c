@@ -128,6 +128,8 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf2 = *pf3 = 0;
 	c->nr_mask = *pf1 & WANT_NOREPLY;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	log_debug("negotiated: MTA offers actions 0x%lx steps 0x%lx, we take "
+	    "actions 0x%lx steps 0x%lx", f0, f1, *pf0, *pf1);
 	if (f0 & SMFIF_SETSYMLIST)
 		for (size_t i = 0; i < sizeof(symlists) / sizeof(*symlists);
 		    i++)
@@ -297,6 +299,7 @@ plan_reply_json(const struct conn *c, const char *json, size_t len,
 		.spam_header_value = cfg->spam_header_value,
 		.discard_on_reject = cfg->discard_on_reject,
 		.quarantine_on_reject = cfg->quarantine_on_reject,
+		.greylist_tempfail = cfg->greylist_tempfail,
 		.leadspc = c->leadspc,
 		.count = count_header,
 		.count_arg = c->msg,

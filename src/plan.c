@@ -71,6 +71,13 @@ add_value_mod(struct plan *p, const struct plan_opts *o, enum mod_type t,
 	free(v);
 }
 
+/* count - occurrences of name in the message (NULL: every header). */
+static size_t
+count(const struct plan_opts *o, const char *name)
+{
+	return o->count != NULL ? o->count(o->count_arg, name) : 0;
+}
+
 /* cmp_desc - sort ints high to low. */
 static int
 cmp_desc(const void *a, const void *b)
@@ -78,6 +85,14 @@ cmp_desc(const void *a, const void *b)
 	int x = *(const int *)a, y = *(const int *)b;
 
 	return (x < y) - (x > y);
+}
+
+/* remove_from - delete occurrences n..first of name, highest first. */
+static void
+remove_from(struct plan *p, const char *name, size_t n, size_t first)
+{
+	for (; n >= first && n > 0; n--)
+		plan_add_mod(p, MOD_CHGHDR, name, (int)n, NULL);
 }
 
 /*
@@ -90,34 +105,46 @@ plan_removals(const struct verdict *v, const struct plan_opts *o,
 {
 	for (size_t i = 0; i < v->nrm; i++) {
 		const char *name = v->rm[i].name;
-		size_t count = o->count ? o->count(o->count_arg, name) : 0;
-		int *idx, n = 0;
+		size_t n = count(o, name);
+		int *idx, k = 0;
 
 		/* Handle each name once, at its first entry. */
 		for (size_t j = 0; j < i; j++)
 			if (strcasecmp(v->rm[j].name, name) == 0)
 				goto next;
-		idx = xcalloc(count + v->nrm + 1, sizeof(int));
+		idx = xcalloc(n + v->nrm + 1, sizeof(int));
 		for (size_t j = i; j < v->nrm; j++) {
 			int pos = v->rm[j].pos;
 
 			if (strcasecmp(v->rm[j].name, name) != 0)
 				continue;
 			if (pos == 0)
-				for (size_t k = 1; k <= count; k++)
-					idx[n++] = (int)k;
-			else if (pos < 0 && (size_t)-pos <= count)
-				idx[n++] = (int)count + pos + 1;
-			else if (pos > 0 && (size_t)pos <= count)
-				idx[n++] = pos;
+				for (size_t x = 1; x <= n; x++)
+					idx[k++] = (int)x;
+			else if (pos < 0 && (size_t)-pos <= n)
+				idx[k++] = (int)n + pos + 1;
+			else if (pos > 0 && (size_t)pos <= n)
+				idx[k++] = pos;
 		}
-		qsort(idx, n, sizeof(int), cmp_desc);
-		for (int k = 0; k < n; k++)
-			if (k == 0 || idx[k] != idx[k - 1])
-				plan_add_mod(p, MOD_CHGHDR, name, idx[k], NULL);
+		qsort(idx, k, sizeof(int), cmp_desc);
+		for (int x = 0; x < k; x++)
+			if (x == 0 || idx[x] != idx[x - 1])
+				plan_add_mod(p, MOD_CHGHDR, name, idx[x], NULL);
 		free(idx);
 next:		;
 	}
+}
+
+/* insert_index - where an ordered add goes; negative counts from the end. */
+static int
+insert_index(const struct plan_opts *o, int order)
+{
+	long n;
+
+	if (order >= 0)
+		return order;
+	n = (long)count(o, NULL) + order + 1;
+	return n > 0 ? (int)n : 0;
 }
 
 /* plan_milter_mods - everything from the milter block and dkim. */
@@ -129,20 +156,47 @@ plan_milter_mods(const struct verdict *v, const struct plan_opts *o,
 	for (size_t i = 0; i < v->nadd; i++) {
 		const struct vheader *h = &v->add[i];
 
-		if (h->order >= 0)
-			add_value_mod(p, o, MOD_INSHDR, h->name, h->order,
-			    h->value);
+		if (h->has_order)
+			add_value_mod(p, o, MOD_INSHDR, h->name,
+			    insert_index(o, h->order), h->value);
 		else
 			add_value_mod(p, o, MOD_ADDHDR, h->name, 0, h->value);
 	}
 	for (size_t i = 0; i < v->ndkim; i++)
-		add_value_mod(p, o, MOD_INSHDR, "DKIM-Signature", 1, v->dkim[i]);
+		add_value_mod(p, o, MOD_INSHDR, "DKIM-Signature", (int)i + 1,
+		    v->dkim[i]);
 	if (v->change_from != NULL)
 		plan_add_mod(p, MOD_CHGFROM, NULL, 0, v->change_from);
 	for (size_t i = 0; i < v->ndel_rcpt; i++)
 		plan_add_mod(p, MOD_DELRCPT, NULL, 0, v->del_rcpt[i]);
 	for (size_t i = 0; i < v->nadd_rcpt; i++)
 		plan_add_mod(p, MOD_ADDRCPT, NULL, 0, v->add_rcpt[i]);
+}
+
+/*
+ * set_header - the header has exactly one occurrence, with value: change
+ * the first (adding it if there is none), delete the others.
+ */
+static void
+set_header(struct plan *p, const struct plan_opts *o, const char *name,
+    const char *value)
+{
+	remove_from(p, name, count(o, name), 2);
+	add_value_mod(p, o, MOD_CHGHDR, name, 1, value);
+}
+
+/* plan_spam_header - the "add header" action. */
+static void
+plan_spam_header(const struct verdict *v, const struct plan_opts *o,
+    struct plan *p)
+{
+	if (v->nspam == 0) {
+		set_header(p, o, o->spam_header, o->spam_header_value);
+		return;
+	}
+	for (size_t i = 0; i < v->nspam; i++)
+		set_header(p, o, v->spam[i].name ? v->spam[i].name :
+		    o->spam_header, v->spam[i].value);
 }
 
 /* plan_reject - reject, or discard / quarantine when configured so. */
@@ -176,19 +230,29 @@ plan_accepting(const struct verdict *v, const struct plan_opts *o,
 	plan_milter_mods(v, o, p);
 	plan_reply(p, PLAN_ACCEPT, NULL, NULL, NULL);
 	p->label = rspamd_action_name(a);
-	if (a == RSPAMD_ADD_HEADER) {
-		const char *name = v->spam_header ? v->spam_header :
-		    o->spam_header;
-		const char *val = v->spam_header_value ?
-		    v->spam_header_value : o->spam_header_value;
-
-		add_value_mod(p, o, MOD_CHGHDR, name, 1, val);
+	if (v->no_action) {
+		/* Rspamd's proxy says what it did not do. */
+		add_value_mod(p, o, MOD_ADDHDR, "X-Rspamd-Action", 0,
+		    rspamd_action_name(v->action));
+		p->label = "no action (milter.no_action)";
+	} else if (a == RSPAMD_ADD_HEADER) {
+		plan_spam_header(v, o, p);
 	} else if (a == RSPAMD_REWRITE_SUBJECT && v->subject != NULL) {
 		add_value_mod(p, o, MOD_CHGHDR, "Subject", 1, v->subject);
 	} else if (a == RSPAMD_QUARANTINE) {
 		plan_add_mod(p, MOD_QUARANTINE, NULL, 0, v->smtp_message ?
 		    v->smtp_message : "quarantined by scanner");
 	}
+}
+
+/* plan_tempfail - soft reject, and greylist when so configured. */
+static void
+plan_tempfail(const struct verdict *v, const struct plan_opts *o,
+    enum rspamd_action a, struct plan *p)
+{
+	plan_reply(p, PLAN_TEMPFAIL, "451", "4.7.1", v->smtp_message ?
+	    v->smtp_message : o->tempfail_message);
+	p->label = rspamd_action_name(a);
 }
 
 void
@@ -203,10 +267,13 @@ verdict_plan(const struct verdict *v, const struct plan_opts *o,
 		plan_reject(v, o, p);
 		break;
 	case RSPAMD_SOFT_REJECT:
+		plan_tempfail(v, o, a, p);
+		break;
 	case RSPAMD_GREYLIST:
-		plan_reply(p, PLAN_TEMPFAIL, "451", "4.7.1", v->smtp_message ?
-		    v->smtp_message : o->tempfail_message);
-		p->label = rspamd_action_name(a);
+		if (o->greylist_tempfail)
+			plan_tempfail(v, o, a, p);
+		else
+			plan_accepting(v, o, a, p);
 		break;
 	case RSPAMD_DISCARD:
 		plan_reply(p, PLAN_DISCARD, NULL, NULL, NULL);

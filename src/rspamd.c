@@ -43,26 +43,29 @@ strlist_free(struct strlist *l)
 }
 
 /*
- * Rspamd request header <- milter macros, first one present wins.  The facts
- * that come as callback arguments (IP, Hostname, Helo, From, Rcpt) are not
- * macros and are added by rspamd_request_headers() itself.
+ * Rspamd request header <- milter macros, first one present wins (Postfix
+ * names first, then Sendmail's).  The facts that come as callback arguments
+ * (IP, Hostname, Helo, From, Rcpt) are added by rspamd_request_headers()
+ * itself, with the macros as fallback.
  */
 static const struct macro_map {
 	const char	*header;
 	const char	*macros[4];
 } macro_map[] = {
-	{ "Queue-Id",		{ "{i}", "i", NULL } },
-	{ "MTA-Name",		{ "{daemon_name}", "{j}", "j", NULL } },
-	{ "User",		{ "{auth_authen}", NULL } },
-	{ "TLS-Version",	{ "{tls_version}", NULL } },
-	{ "TLS-Cipher",		{ "{cipher}", NULL } },
-	{ "TLS-Cert-Issuer",	{ "{cert_issuer}", NULL } },
+	{ RSPAMD_HDR_QUEUE_ID,		{ "{i}", "i", NULL } },
+	{ RSPAMD_HDR_MTA_NAME,		{ "{daemon_name}", "{j}", "j", NULL } },
+	{ RSPAMD_HDR_USER,		{ "{auth_authen}", NULL } },
+	{ RSPAMD_HDR_USER_AGENT,	{ "{v}", "v", NULL } },
+	{ RSPAMD_HDR_MAILER,		{ "{rcpt_mailer}", NULL } },
+	{ RSPAMD_HDR_TLS_VERSION,	{ "{tls_version}", NULL } },
+	{ RSPAMD_HDR_TLS_CIPHER,	{ "{cipher}", NULL } },
+	{ RSPAMD_HDR_TLS_ISSUER,	{ "{cert_issuer}", NULL } },
 };
 
 const char *const rspamd_macro_names[] = {
-	"{i}", "i", "{daemon_name}", "{j}", "j", "{auth_authen}",
-	"{tls_version}", "{cipher}", "{cert_issuer}", "{client_addr}",
-	"{client_name}", "{mail_addr}", "{rcpt_addr}", NULL
+	"{i}", "i", "{daemon_name}", "{j}", "j", "{auth_authen}", "{v}", "v",
+	"{rcpt_mailer}", "{tls_version}", "{cipher}", "{cert_issuer}",
+	"{client_addr}", "{client_name}", NULL
 };
 
 /* add_clean - "Name: value" with control bytes as '?' and length capped. */
@@ -97,23 +100,39 @@ add_macros(const struct conn *c, struct strlist *out)
 	}
 }
 
+/*
+ * hostname_known - is this a client name worth sending?  MTAs say "unknown"
+ * (Postfix) or "[1.2.3.4]" (Sendmail) when reverse DNS gave none.
+ */
+static int
+hostname_known(const char *h)
+{
+	return h != NULL && *h != '\0' && *h != '[' && strcmp(h, "unknown") != 0;
+}
+
 void
 rspamd_request_headers(const struct conn *c, struct strlist *out)
 {
 	const struct msg *m = c->msg;
+	const char *ip = c->addr, *host = c->hostname;
 
-	if (c->addr != NULL)
-		add_clean(out, "IP", c->addr);
-	/* "[1.2.3.4]" is the MTA saying it has no name: send none. */
-	if (c->hostname != NULL && c->hostname[0] != '[')
-		add_clean(out, "Hostname", c->hostname);
-	if (c->helo != NULL)
-		add_clean(out, "Helo", c->helo);
+	if (ip == NULL)
+		ip = session_macro(c, "{client_addr}");
+	if (!hostname_known(host))
+		host = session_macro(c, "{client_name}");
+	if (ip != NULL && *ip != '\0')
+		add_clean(out, RSPAMD_HDR_IP, ip);
+	if (hostname_known(host))
+		add_clean(out, RSPAMD_HDR_HOSTNAME, host);
+	if (c->helo != NULL && *c->helo != '\0')
+		add_clean(out, RSPAMD_HDR_HELO, c->helo);
 	if (m != NULL) {
 		if (m->from != NULL)
-			add_clean(out, "From", m->from);
+			add_clean(out, RSPAMD_HDR_FROM, m->from);
 		for (size_t i = 0; i < m->nrcpts; i++)
-			add_clean(out, "Rcpt", m->rcpts[i]);
+			add_clean(out, RSPAMD_HDR_RCPT, m->rcpts[i]);
 	}
 	add_macros(c, out);
+	/* As Rspamd's own milter does: the scanner knows a milter asks. */
+	strlist_addf(out, "%s: Yes", RSPAMD_HDR_MILTER);
 }

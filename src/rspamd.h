@@ -19,6 +19,22 @@ struct conn;
 #define RSPAMD_PATH_CHECK	"/checkv2"
 #define RSPAMD_PATH_PING	"/ping"
 
+/* Request headers, spelled as Rspamd's protocol reads them. */
+#define RSPAMD_HDR_IP		"IP"
+#define RSPAMD_HDR_HOSTNAME	"Hostname"
+#define RSPAMD_HDR_HELO		"Helo"
+#define RSPAMD_HDR_FROM		"From"
+#define RSPAMD_HDR_RCPT		"Rcpt"
+#define RSPAMD_HDR_QUEUE_ID	"Queue-Id"
+#define RSPAMD_HDR_MTA_NAME	"MTA-Name"
+#define RSPAMD_HDR_USER		"User"
+#define RSPAMD_HDR_USER_AGENT	"User-Agent"
+#define RSPAMD_HDR_MAILER	"Mailer"
+#define RSPAMD_HDR_TLS_VERSION	"TLS-Version"
+#define RSPAMD_HDR_TLS_CIPHER	"TLS-Cipher"
+#define RSPAMD_HDR_TLS_ISSUER	"TLS-Cert-Issuer"
+#define RSPAMD_HDR_MILTER	"Milter"
+
 /* A list of owned strings, e.g. "Name: value" request header lines. */
 struct strlist {
 	char	**v;

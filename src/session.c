@@ -1,6 +1,7 @@
 /*
  * session.c - connection and message state; see session.h.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +50,15 @@ kv_clear(struct kvlist *kv)
 	memset(kv, 0, sizeof(*kv));
 }
 
+/* Messages between MAIL FROM and their end, over every connection. */
+static atomic_int msgs_in_progress;
+
+int
+session_messages_in_progress(void)
+{
+	return atomic_load(&msgs_in_progress);
+}
+
 struct conn *
 session_conn_new(struct config *cfg)
 {
@@ -84,6 +94,7 @@ session_msg_begin(struct conn *c, const char *from)
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
 	c->msg = m;
 	c->msgs++;
+	atomic_fetch_add(&msgs_in_progress, 1);
 	return m;
 }
 
@@ -108,6 +119,7 @@ session_msg_end(struct conn *c)
 	kv_clear(&m->macros);
 	free(m);
 	c->msg = NULL;
+	atomic_fetch_sub(&msgs_in_progress, 1);
 }
 
 void
@@ -231,6 +243,8 @@ session_header_count(const struct msg *m, const char *name)
 {
 	size_t n = 0;
 
+	if (name == NULL)
+		return m->nhdrs;
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (strcasecmp(m->hdrs[i].name, name) == 0)
 			n++;

@@ -94,8 +94,16 @@ void		 session_add_body(struct conn *, const unsigned char *,
  */
 int		 session_finish_head(struct conn *);
 
-/* session_header_count - occurrences of a header name (case-insensitive). */
+/*
+ * session_header_count - occurrences of a header name (case-insensitive);
+ * name NULL: every header of the message.
+ */
 size_t		 session_header_count(const struct msg *, const char *name);
+/*
+ * session_messages_in_progress - messages begun and not yet ended, over all
+ * connections (any thread; main uses it to stop without cutting one off).
+ */
+int		 session_messages_in_progress(void);
 /* session_qid - queue id for logs: the {i} macro, or "NOQUEUE". */
 const char	*session_qid(const struct conn *);
 /* session_macro - message macro, else connection macro, else NULL. */

@@ -84,7 +84,23 @@ lf_value(const char *s)
 	return out;
 }
 
-/* add_header - one add_headers entry (string or {value, order}). */
+/* push_header - append a header to a list; strings are copied. */
+static struct vheader *
+push_header(struct vheader **list, size_t *n, const char *name,
+    const char *value)
+{
+	struct vheader *h;
+
+	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+	h = &(*list)[(*n)++];
+	h->name = name != NULL ? xstrdup(name) : NULL;
+	h->value = lf_value(value);
+	h->has_order = 0;
+	h->order = 0;
+	return h;
+}
+
+/* add_header - one add_headers entry (string or {value, order|index}). */
 static void
 add_header(struct verdict *v, const char *name, json_t *e)
 {
@@ -93,21 +109,21 @@ add_header(struct verdict *v, const char *name, json_t *e)
 
 	if (json_is_object(e)) {
 		val = json_object_get(e, "value");
-		order = json_object_get(e, "order");
+		if ((order = json_object_get(e, "order")) == NULL)
+			order = json_object_get(e, "index");
 	}
 	if (!json_is_string(val) || !header_name_ok(name) ||
-	    (order != NULL && !json_is_integer(order))) {
+	    (order != NULL && (!json_is_integer(order) ||
+	    json_integer_value(order) < -100000 ||
+	    json_integer_value(order) > 100000))) {
 		v->skipped++;
 		return;
 	}
-	v->add = xrealloc(v->add, (v->nadd + 1) * sizeof(*v->add));
-	h = &v->add[v->nadd++];
-	h->name = xstrdup(name);
-	h->value = lf_value(json_string_value(val));
-	h->order = -1;
-	if (order != NULL && json_integer_value(order) >= 0 &&
-	    json_integer_value(order) < 100000)
+	h = push_header(&v->add, &v->nadd, name, json_string_value(val));
+	if (order != NULL) {
+		h->has_order = 1;
 		h->order = (int)json_integer_value(order);
+	}
 }
 
 /* add_remove - one remove_headers position. */
@@ -174,28 +190,28 @@ dup_string(json_t *obj, const char *key)
 	return json_is_string(s) ? xstrdup(json_string_value(s)) : NULL;
 }
 
-/* parse_spam_header - "name" or {name: value}. */
+/* parse_spam_header - "value" (of the configured header) or {name: value}. */
 static void
 parse_spam_header(struct verdict *v, json_t *e)
 {
 	const char *k;
 	json_t *x;
 
-	if (json_is_string(e) && header_name_ok(json_string_value(e))) {
-		v->spam_header = xstrdup(json_string_value(e));
+	if (json_is_string(e)) {
+		push_header(&v->spam, &v->nspam, NULL, json_string_value(e));
 		return;
 	}
-	if (json_is_object(e) && json_object_size(e) == 1) {
-		json_object_foreach(e, k, x) {
-			if (header_name_ok(k) && json_is_string(x)) {
-				v->spam_header = xstrdup(k);
-				v->spam_header_value =
-				    lf_value(json_string_value(x));
-				return;
-			}
-		}
+	if (!json_is_object(e)) {
+		v->skipped++;
+		return;
 	}
-	v->skipped++;
+	json_object_foreach(e, k, x) {
+		if (header_name_ok(k) && json_is_string(x))
+			push_header(&v->spam, &v->nspam, k,
+			    json_string_value(x));
+		else
+			v->skipped++;
+	}
 }
 
 /* parse_milter - the reply's "milter" object. */
@@ -269,14 +285,22 @@ free_list(char **l, size_t n)
 	free(l);
 }
 
+/* free_headers - free n headers and the array. */
+static void
+free_headers(struct vheader *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].name);
+		free(h[i].value);
+	}
+	free(h);
+}
+
 void
 verdict_free(struct verdict *v)
 {
-	for (size_t i = 0; i < v->nadd; i++) {
-		free(v->add[i].name);
-		free(v->add[i].value);
-	}
-	free(v->add);
+	free_headers(v->add, v->nadd);
+	free_headers(v->spam, v->nspam);
 	for (size_t i = 0; i < v->nrm; i++)
 		free(v->rm[i].name);
 	free(v->rm);
@@ -286,8 +310,6 @@ verdict_free(struct verdict *v)
 	free(v->smtp_message);
 	free(v->subject);
 	free(v->change_from);
-	free(v->spam_header);
-	free(v->spam_header_value);
 	free(v->milter_reject);
 	memset(v, 0, sizeof(*v));
 }

@@ -14,12 +14,20 @@
  *     Removals come first, highest index first, so indexes keep meaning the
  *     original occurrences.
  *   add_headers { name: "v" | {value, order} | [ ... ] }: without order the
- *     header is appended; with order it is inserted at that index (0 is the
- *     top).
- *   change_from, add_rcpt, del_rcpt, spam_header ("name" or {name: value}),
- *   no_action (true: apply headers but accept), reject ("discard" or
- *   "quarantine" instead of a reject).
- * "dkim-signature" (string or array) is inserted as DKIM-Signature at 1.
+ *     header is appended; with order n >= 0 it is inserted at index n (0 is
+ *     the top), with n < 0 at (headers in the message) + n + 1, at least 0;
+ *     "index" is accepted for "order".
+ *   change_from, add_rcpt, del_rcpt; no_action (true: apply the changes,
+ *     add X-Rspamd-Action with the action, and accept); reject ("discard" or
+ *     "quarantine" instead of a reject).
+ *   spam_header, used with the action "add header" only: a string is the
+ *     value of the configured spam header, {name: value, ...} sets those
+ *     headers instead.  Each header set replaces every occurrence of it.
+ * "dkim-signature" (string or array) is inserted as DKIM-Signature at
+ * index 1, 2, 3 ... in the reply's order.
+ * "greylist" is a score band, not a greylisting: Rspamd's greylist module
+ * answers "soft reject" itself when it defers a message, and Rspamd's proxy
+ * accepts "greylist".  plan_opts.greylist_tempfail chooses.
  *
  * Thread: any.  The structs own their strings; free with the _free calls.
  */
@@ -40,9 +48,10 @@ enum rspamd_action {
 };
 
 struct vheader {
-	char	*name;
+	char	*name;		/* NULL: the configured spam header */
 	char	*value;		/* line breaks as LF */
-	int	 order;		/* -1: append */
+	int	 has_order;	/* 0: append */
+	int	 order;		/* < 0 counts from the end */
 };
 
 struct vremove {
@@ -69,8 +78,8 @@ struct verdict {
 	char		**dkim;
 	size_t		 ndkim;
 	int		 no_action;
-	char		*spam_header;		/* milter.spam_header override */
-	char		*spam_header_value;
+	struct vheader	*spam;			/* milter.spam_header */
+	size_t		 nspam;
 	char		*milter_reject;		/* "discard" | "quarantine" */
 	size_t		 skipped;		/* unusable entries ignored */
 };
@@ -126,8 +135,12 @@ struct plan_opts {
 	const char	*spam_header_value;
 	int		 discard_on_reject;
 	int		 quarantine_on_reject;
+	int		 greylist_tempfail;	/* else accept, as Rspamd does */
 	int		 leadspc;	/* prefix added header values with ' ' */
-	/* occurrences of a header in the message, for remove positions */
+	/*
+	 * Occurrences of a header in the message (name NULL: all headers),
+	 * for remove positions and negative insert orders.
+	 */
 	size_t		(*count)(void *arg, const char *name);
 	void		*count_arg;
 };

@@ -1,0 +1,11 @@
+-- conf: slow
+-- No verdict (scanner too slow): the configured failure answer, never a pass.
+dofile(mtdir .. "/common.lua")
+local conn = open()
+send(conn, { headers = clean_headers(), body = "hello\r\n" })
+expect_reply(conn, SMFIR_REPLYCODE, "scanner too slow")
+expect_smtp(conn, "451", "4.7.1", "Message scanning temporarily unavailable, try again later")
+-- The connection stays usable: a second message gets the same answer.
+send(conn, { qid = "4AbCdEfGh2", body = "again\r\n" })
+expect_reply(conn, SMFIR_REPLYCODE, "scanner too slow, second message")
+mt.disconnect(conn)

@@ -1,0 +1,64 @@
+#!/bin/bash
+# t_config_check.sh - "scanmilter -t" accepts the shipped and embedded
+# configs and refuses bad ones with FILE:LINE, the option's name, and a
+# non-zero exit.
+set -u
+. "$T_TOP/tests/lib.sh"
+d="$T_TMP/configcheck"
+mkdir -p "$d"
+fails=0
+
+expect_ok() {
+	if ! out=$("$T_BIN" -t "$@" 2>&1); then
+		echo "FAIL: scanmilter -t $* refused a good config: $out"
+		fails=$((fails + 1))
+	fi
+}
+
+# expect_bad NAME TEXT PATTERN - TEXT as a config must fail with PATTERN.
+expect_bad() {
+	printf '%s\n' "$2" > "$d/$1.conf"
+	out=$("$T_BIN" -t -c "$d/$1.conf" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "FAIL: $1: accepted"
+		fails=$((fails + 1))
+	elif ! printf '%s' "$out" | grep -qE "$3"; then
+		echo "FAIL: $1: message '$out' does not match '$3'"
+		fails=$((fails + 1))
+	else
+		echo "ok: $1: $out"
+	fi
+}
+
+expect_ok
+expect_ok -c "$T_TOP/conf/scanmilter.conf"
+UP='upstreams: { default: { hosts = "127.0.0.1:11333"; }; };'
+expect_bad unknown "$UP
+scan: {
+  timout = 5;
+};" "$d/unknown.conf:3: option 'scan.timout': unknown option"
+expect_bad type "$UP
+scan: { timeout = \"soon\"; };" "$d/type.conf:2: option 'scan.timeout': expected seconds"
+expect_bad range "$UP
+limits: {
+  max_rcpts = 0;
+};" "$d/range.conf:3: option 'limits.max_rcpts': value 0 is out of range"
+expect_bad enum "$UP
+scan: { on_failure = \"maybe\"; };" "$d/enum.conf:2: option 'scan.on_failure': expected one of: accept tempfail"
+expect_bad hosts 'upstreams: { default: {
+  hosts = "127.0.0.1:99999";
+}; };' "$d/hosts.conf:2: option 'upstreams.default.hosts': bad port '99999'"
+expect_bad nohosts 'upstreams: { default: { timeout = 3; }; };' \
+    "$d/nohosts.conf:1: option 'upstreams.default': 'hosts' is required"
+expect_bad group "$UP
+scan: { group = \"nosuch\"; };" "$d/group.conf:2: option 'scan.group': no upstream group named 'nosuch'"
+expect_bad syntax "$UP
+scan: { timeout = = 5; };" "$d/syntax.conf:2: syntax error"
+expect_bad socket "$UP
+milter: { socket = \"tcp://localhost\"; };" "$d/socket.conf:2: option 'milter.socket': expected unix:/path"
+if "$T_BIN" -t -c "$d/does-not-exist.conf" >/dev/null 2>&1; then
+	echo "FAIL: a missing file was accepted"
+	fails=$((fails + 1))
+fi
+[ "$fails" -eq 0 ]

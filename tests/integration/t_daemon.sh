@@ -1,0 +1,104 @@
+#!/bin/bash
+# t_daemon.sh - the daemon as an operator runs it:
+#   - unix socket created with milter.umask, handed to daemon.user, and the
+#     process runs as that user after opening it;
+#   - pidfile written and removed at exit; without -f it detaches;
+#   - SIGUSR1 reloads: a good file is taken, a bad one refused (logged, the
+#     running config stays, the daemon keeps answering);
+#   - a message that cannot be scanned gets exactly one log line, with its
+#     queue id, and SIGTERM ends the process cleanly.
+set -u
+. "$T_TOP/tests/lib.sh"
+d="$T_TMP/daemon"
+rm -rf "$d"
+mkdir -p "$d/run"
+chown nobody:nogroup "$d/run"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+okay() { echo "ok: $*"; }
+
+write_conf() {	# write_conf FILE TIMEOUT
+	cat > "$1" <<CF
+milter: { socket = "unix:$d/run/scanmilter.sock"; umask = "0007"; };
+daemon: { user = "nobody"; pidfile = "$d/run/scanmilter.pid"; };
+log: { target = "stderr"; level = "info"; };
+scan: { timeout = $2; };
+upstreams: { default: { hosts = "127.0.0.1:9"; max_retries = 0; }; };
+CF
+}
+write_conf "$d/a.conf" 5
+
+# Detached start: the command returns, the daemon lives on.
+"$T_BIN" -c "$d/a.conf" || fail "detached start exited non-zero"
+for _ in $(seq 50); do [ -s "$d/run/scanmilter.pid" ] && break; sleep 0.1; done
+pid=$(cat "$d/run/scanmilter.pid" 2>/dev/null)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+	okay "detached, pid $pid"
+	[ "$(stat -c %U "/proc/$pid")" = nobody ] && okay "runs as nobody" ||
+	    fail "runs as $(stat -c %U "/proc/$pid")"
+	sock="$d/run/scanmilter.sock"
+	[ "$(stat -c '%U %a' "$sock")" = "nobody 770" ] &&
+	    okay "socket nobody 770" || fail "socket is $(stat -c '%U %a' "$sock")"
+	kill -TERM "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && fail "still running 10 s after SIGTERM"
+	[ -e "$d/run/scanmilter.pid" ] && fail "pidfile left behind" ||
+	    okay "pidfile removed at exit"
+else
+	fail "no running daemon after a detached start"
+fi
+
+# Foreground, with logs: a failure line per message, reloads.
+"$T_BIN" -f -c "$d/a.conf" 2>"$d/log" &
+pid=$!
+for _ in $(seq 50); do [ -S "$d/run/scanmilter.sock" ] && break; sleep 0.1; done
+cat > "$d/msg.lua" <<'LUA'
+conn = mt.connect("unix:" .. sock, 50, 0.1)
+if conn == nil then error("connect") end
+mt.negotiate(conn, nil, nil, nil)
+mt.conninfo(conn, "client.example.net", "127.0.0.2")
+-- HELO before the MAIL macros: libmilter drops macros of later stages
+-- when an earlier command arrives.
+mt.helo(conn, "client.example.net")
+mt.macro(conn, SMFIC_MAIL, "i", qid)
+mt.mailfrom(conn, "<a@example.org>")
+mt.rcptto(conn, "<b@example.org>")
+mt.header(conn, "Subject", "x")
+mt.eoh(conn)
+mt.bodystring(conn, "hello\r\n")
+mt.eom(conn)
+if mt.getreply(conn) ~= SMFIR_REPLYCODE then
+  mt.echo("reply " .. tostring(mt.getreply(conn)))
+  error("not a tempfail")
+end
+mt.disconnect(conn)
+LUA
+miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID1 -s "$d/msg.lua" ||
+    fail "scanner down: not answered with a reply code"
+n=$(grep -c '7QUEUEID1' "$d/log")
+[ "$n" = 1 ] && okay "one log line for the failed message" ||
+    fail "$n log lines for 7QUEUEID1"
+grep -q '7QUEUEID1: tempfail (tempfail) not scanned: connect failed' "$d/log" &&
+    okay "the line says tempfail and why" || fail "log line: $(grep 7QUEUEID1 "$d/log")"
+
+echo 'scan: { timeout = = 1; };' > "$d/b.conf"
+cp "$d/a.conf" "$d/a.conf.good"
+cp "$d/b.conf" "$d/a.conf"
+kill -USR1 "$pid"; sleep 1
+grep -q "reload refused, keeping the running config: $d/a.conf:1: syntax error" "$d/log" &&
+    okay "bad reload refused with file:line" || fail "bad reload not reported"
+kill -0 "$pid" 2>/dev/null && okay "still running after a bad reload" ||
+    fail "died on a bad reload"
+write_conf "$d/a.conf" 7
+kill -USR1 "$pid"; sleep 1
+grep -q "configuration reloaded from $d/a.conf" "$d/log" &&
+    okay "good reload taken" || fail "good reload not reported"
+miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID2 -s "$d/msg.lua" ||
+    fail "no answer after reload"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 0 ] && okay "SIGTERM: exit 0" || fail "SIGTERM: exit $rc"
+grep -q "stopped" "$d/log" && okay "logged its stop" || fail "no stop line"
+[ "$fails" -eq 0 ] || { echo "--- log"; cat "$d/log"; }
+[ "$fails" -eq 0 ]

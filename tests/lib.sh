@@ -1,0 +1,140 @@
+# lib.sh - shell helpers shared by the integration and end-to-end tests.
+# Sourced (POSIX sh).  Everything listens on 127.0.0.1 only, every wait is
+# bounded, and t_cleanup stops whatever was started.
+#
+# Ports (override from the environment if they clash on a machine):
+: "${T_RSPAMD_PORT:=21333}"	# Rspamd normal worker
+: "${T_RSPAMD_CTL_PORT:=21334}"	# Rspamd controller
+: "${T_RSPAMD_PROXY_PORT:=21332}"	# Rspamd proxy worker, milter mode
+: "${T_MILTER_PORT:=21339}"	# scanmilter under test
+: "${T_FAKE_PORT:=21340}"	# fake upstream (faults only; +0..+3)
+: "${T_SMTP_PORT:=21025}"	# throwaway Postfix smtpd
+
+: "${T_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
+T_BIN="$T_TOP/build/scanmilter"
+T_PIDS=""
+
+t_log() { printf '%s\n' "$*" >&2; }
+
+# t_tmpdir - a fresh directory for one run; world-readable so that the
+# rspamd and postfix users can reach their parts of it.
+t_tmpdir() {
+	d=$(mktemp -d /tmp/scanmilter-test.XXXXXX)
+	chmod 755 "$d"
+	echo "$d"
+}
+
+# t_wait_port PORT SECONDS - until something accepts on 127.0.0.1:PORT.
+t_wait_port() {
+	i=0
+	while [ "$i" -lt $(($2 * 10)) ]; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# t_port_free PORT SECONDS - until nothing listens on 127.0.0.1:PORT.
+t_port_free() {
+	i=0
+	while [ "$i" -lt $(($2 * 10)) ]; do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null || return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# rspamd_start DIR [NORMAL_COUNT [PROXY_COUNT]] - a private Rspamd with the suite's
+# config under DIR, ready when /ping answers (at most 120 s: the first start
+# compiles hyperscan databases).
+rspamd_start() {
+	rs=$1
+	for p in "$T_RSPAMD_PORT" "$T_RSPAMD_CTL_PORT" "$T_RSPAMD_PROXY_PORT"; do
+		if ! t_port_free "$p" 1; then
+			t_log "port 127.0.0.1:$p is in use: stop what holds it," \
+			    "or set T_RSPAMD_PORT / T_RSPAMD_CTL_PORT / T_RSPAMD_PROXY_PORT"
+			return 1
+		fi
+	done
+	mkdir -p "$rs/local" "$rs/db" "$rs/run" "$rs/log"
+	cp -R "$T_TOP/tests/rspamd/." "$rs/local/"
+	sed -e "s/@NORMAL_PORT@/$T_RSPAMD_PORT/g" \
+	    -e "s/@CONTROLLER_PORT@/$T_RSPAMD_CTL_PORT/g" \
+	    -e "s/@PROXY_PORT@/$T_RSPAMD_PROXY_PORT/g" \
+	    -e "s/@NORMAL_COUNT@/${2:-1}/g" -e "s/@PROXY_COUNT@/${3:-1}/g" \
+	    "$T_TOP/tests/rspamd/rspamd.conf" > "$rs/local/rspamd.conf"
+	chown -R _rspamd:_rspamd "$rs"
+	rspamd -u _rspamd -g _rspamd -c "$rs/local/rspamd.conf" \
+	    --var CONFDIR=/etc/rspamd --var LOCAL_CONFDIR="$rs/local" \
+	    --var DBDIR="$rs/db" --var RUNDIR="$rs/run" --var LOGDIR="$rs/log" \
+	    >"$rs/log/start.log" 2>&1 || {
+		t_log "rspamd failed to start:"; cat "$rs/log/start.log" >&2
+		return 1
+	}
+	i=0
+	while [ "$i" -lt 1200 ]; do
+		# Rspamd answers "pong" CRLF.
+		if curl -s -m 2 "http://127.0.0.1:$T_RSPAMD_PORT/ping" |
+		    grep -q '^pong'; then
+			t_wait_port "$T_RSPAMD_PROXY_PORT" 30 && return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	t_log "rspamd did not answer /ping; log tail:"
+	tail -20 "$rs/log/rspamd.log" >&2
+	return 1
+}
+
+# rspamd_stop DIR - SIGTERM the main process, wait (bounded), then KILL.
+rspamd_stop() {
+	pidf="$1/run/rspamd.pid"
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	kill -TERM "$pid" 2>/dev/null
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$pid" 2>/dev/null
+	pkill -KILL -f "rspamd.*$1/local" 2>/dev/null
+	return 0
+}
+
+# t_conf TEMPLATE OUT - a scanmilter config with the suite's ports and dirs.
+t_conf() {
+	sed -e "s|@RSPAMD_PORT@|$T_RSPAMD_PORT|g" \
+	    -e "s|@MILTER_PORT@|$T_MILTER_PORT|g" \
+	    -e "s|@FAKE_PORT@|$T_FAKE_PORT|g" \
+	    -e "s|@FAKE_PORT_1@|$((T_FAKE_PORT + 1))|g" \
+	    -e "s|@FAKE_PORT_2@|$((T_FAKE_PORT + 2))|g" \
+	    -e "s|@FAKE_PORT_3@|$((T_FAKE_PORT + 3))|g" \
+	    -e "s|@TMP@|$T_TMP|g" "$1" > "$2"
+}
+
+# t_bg CMD... - start a background process and remember it for cleanup.
+t_bg() {
+	"$@" &
+	T_PIDS="$T_PIDS $!"
+}
+
+# t_cleanup - stop what t_bg started.
+t_cleanup() {
+	for p in $T_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $T_PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ "$i" -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	T_PIDS=""
+}

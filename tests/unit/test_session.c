@@ -1,0 +1,276 @@
+/*
+ * test_session.c - the message as the scanner will see it: header bytes
+ * exactly as received, CRLF line ends, body spilled to disk past the spill
+ * size, limits that stop collecting; and the Rspamd request headers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blob.h"
+#include "buf.h"
+#include "config.h"
+#include "policy.h"
+#include "rspamd.h"
+#include "session.h"
+
+static struct config *
+cfg_with(const char *limits)
+{
+	char text[1024], err[512];
+	struct config *c;
+
+	snprintf(text, sizeof(text), "limits: { %s };\nupstreams: { default:"
+	    " { hosts = \"127.0.0.1\"; }; };\n", limits);
+	c = config_load_string(text, "t", err, sizeof(err));
+	if (c == NULL)
+		printf("config: %s\n", err);
+	assert_non_null(c);
+	return c;
+}
+
+/* whole - the blob's bytes as a string. */
+static char *
+whole(const struct blob *b)
+{
+	size_t n = blob_size(b), off = 0;
+	char *p = malloc(n + 1);
+
+	while (off < n) {
+		ssize_t r = blob_read(b, off, p + off, 7); /* odd chunks */
+
+		assert_true(r > 0);
+		off += (size_t)r;
+	}
+	assert_int_equal(blob_read(b, off, p, 10), 0);
+	p[n] = '\0';
+	return p;
+}
+
+static void
+test_head_bytes_leadspc(void **state)
+{
+	struct conn *c = session_conn_new(cfg_with("spill_size = 4096;"));
+	char *got;
+
+	c->leadspc = 1;
+	session_msg_begin(c, "<a@example.org>");
+	/* Values as the MTA hands them with SMFIP_HDR_LEADSPC: blanks kept,
+	 * folded lines joined by bare LF. */
+	session_add_header(c, "Subject", " hello\n\tworld");
+	session_add_header(c, "X-Tight", "novalue-space");
+	session_add_header(c, "X-Tabs", "\t two  spaces ");
+	session_add_body(c, (const unsigned char *)"line1\r\nline2\r\n", 14);
+	assert_int_equal(session_finish_head(c), 0);
+	got = whole(c->msg->blob);
+	assert_string_equal(got, "Subject: hello\r\n\tworld\r\n"
+	    "X-Tight:novalue-space\r\nX-Tabs:\t two  spaces \r\n\r\n"
+	    "line1\r\nline2\r\n");
+	free(got);
+	session_conn_free(c);
+}
+
+static void
+test_head_without_leadspc(void **state)
+{
+	struct conn *c = session_conn_new(cfg_with("spill_size = 4096;"));
+	char *got;
+
+	session_msg_begin(c, "<>");
+	session_add_header(c, "From", "a@b");
+	assert_int_equal(session_finish_head(c), 0);
+	got = whole(c->msg->blob);
+	assert_string_equal(got, "From: a@b\r\n\r\n");
+	free(got);
+	session_conn_free(c);
+}
+
+static void
+test_spill_and_nul(void **state)
+{
+	struct conn *c = session_conn_new(cfg_with("spill_size = 4096;"));
+	unsigned char chunk[1000];
+	char *got;
+
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (unsigned char)(i % 251);	/* NUL bytes too */
+	session_msg_begin(c, "<a@b>");
+	session_add_header(c, "H", " v");
+	for (int i = 0; i < 10; i++)
+		session_add_body(c, chunk, sizeof(chunk));
+	assert_true(blob_spilled(c->msg->blob));
+	c->leadspc = 1;
+	assert_int_equal(session_finish_head(c), 0);
+	/* "H: v" CRLF, the empty line that ends the head, then the body. */
+	assert_int_equal(blob_size(c->msg->blob), 8 + 10000);
+	got = whole(c->msg->blob);
+	assert_memory_equal(got, "H: v\r\n\r\n", 8);
+	for (int i = 0; i < 10; i++)
+		assert_memory_equal(got + 8 + i * 1000, chunk, 1000);
+	free(got);
+	session_conn_free(c);
+}
+
+static void
+test_limits(void **state)
+{
+	struct conn *c = session_conn_new(cfg_with(
+	    "max_size = 2048; spill_size = 4096; max_header_size = 1024;"
+	    " max_rcpts = 2;"));
+	unsigned char big[1500] = { 0 };
+	char value[600];
+
+	session_msg_begin(c, "<a@b>");
+	for (int i = 0; i < 5; i++)
+		session_add_rcpt(c, "<r@b>");
+	assert_int_equal(c->msg->nrcpts, 2);
+	assert_int_equal(c->msg->nrcpts_seen, 5);
+	session_add_body(c, big, sizeof(big));
+	assert_int_equal(c->msg->state, MSG_OK);
+	session_add_body(c, big, sizeof(big));
+	assert_int_equal(c->msg->state, MSG_OVERSIZE);
+	assert_null(c->msg->blob);
+	assert_int_equal(session_finish_head(c), -1);
+
+	/* A new message starts clean; headers have their own limit. */
+	session_msg_begin(c, "<a@b>");
+	memset(value, 'x', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	session_add_header(c, "A", value);
+	assert_int_equal(c->msg->state, MSG_OK);
+	session_add_header(c, "B", value);
+	assert_int_equal(c->msg->state, MSG_OVERSIZE);
+	assert_string_equal(c->msg->why, "header size limit");
+	session_conn_free(c);
+}
+
+static void
+test_header_count(void **state)
+{
+	struct conn *c = session_conn_new(cfg_with("spill_size = 4096;"));
+
+	session_msg_begin(c, "<a@b>");
+	session_add_header(c, "X-Spam", " a");
+	session_add_header(c, "x-spam", " b");
+	session_add_header(c, "X-Other", " c");
+	assert_int_equal(session_header_count(c->msg, "X-SPAM"), 2);
+	assert_int_equal(session_header_count(c->msg, "none"), 0);
+	assert_int_equal(session_header_count(c->msg, NULL), 3);
+	session_conn_free(c);
+}
+
+static void
+test_request_headers(void **state)
+{
+	struct conn *c = session_conn_new(cfg_with("max_rcpts = 5;"));
+	struct strlist l = { NULL, 0 };
+	struct buf got;
+
+	c->addr = strdup("127.0.0.2");
+	c->hostname = strdup("mx.example.org");
+	c->helo = strdup("helo\r\nInjected: x");
+	kv_set(&c->macros, "{daemon_name}", "mta-in");
+	kv_set(&c->macros, "j", "ignored.because.daemon_name");
+	kv_set(&c->macros, "{tls_version}", "TLSv1.3");
+	kv_set(&c->macros, "{cipher}", "TLS_AES_256_GCM_SHA384");
+	session_msg_begin(c, "<s@example.org>");
+	session_add_rcpt(c, "<r1@example.net>");
+	session_add_rcpt(c, "<r2@example.net>");
+	kv_set(&c->msg->macros, "i", "4ABC123");
+	kv_set(&c->msg->macros, "{auth_authen}", "alice");
+	rspamd_request_headers(c, &l);
+	buf_init(&got, 1 << 16);
+	for (size_t i = 0; i < l.n; i++)
+		buf_printf(&got, "%s|", l.v[i]);
+	assert_string_equal(got.data,
+	    "IP: 127.0.0.2|Hostname: mx.example.org|Helo: helo??Injected: x|"
+	    "From: <s@example.org>|Rcpt: <r1@example.net>|"
+	    "Rcpt: <r2@example.net>|Queue-Id: 4ABC123|MTA-Name: mta-in|"
+	    "User: alice|TLS-Version: TLSv1.3|"
+	    "TLS-Cipher: TLS_AES_256_GCM_SHA384|Milter: Yes|");
+	buf_free(&got);
+	strlist_free(&l);
+
+	/* "[addr]" and "unknown" are "no name": no Hostname header... */
+	for (int k = 0; k < 2; k++) {
+		free(c->hostname);
+		c->hostname = strdup(k == 0 ? "[127.0.0.2]" : "unknown");
+		rspamd_request_headers(c, &l);
+		for (size_t i = 0; i < l.n; i++)
+			assert_null(strstr(l.v[i], "Hostname"));
+		strlist_free(&l);
+	}
+	/* ... unless a macro knows better; IP from {client_addr} too. */
+	kv_set(&c->macros, "{client_name}", "relay.example.org");
+	kv_set(&c->macros, "{client_addr}", "192.0.2.7");
+	free(c->addr);
+	c->addr = NULL;
+	rspamd_request_headers(c, &l);
+	assert_string_equal(l.v[0], "IP: 192.0.2.7");
+	assert_string_equal(l.v[1], "Hostname: relay.example.org");
+	strlist_free(&l);
+	session_conn_free(c);
+}
+
+static void
+test_policy(void **state)
+{
+	static const struct {
+		int fb;
+		const char *msg;
+		const char *want;
+	} cases[] = {
+		{ FALLBACK_TEMPFAIL, "451 4.7.1 Scanner away", "tempfail 451 4.7.1 Scanner away" },
+		{ FALLBACK_TEMPFAIL, "Scanner away", "tempfail 451 4.7.1 Scanner away" },
+		{ FALLBACK_TEMPFAIL, "554 5.7.1 wrong class", "tempfail 451 4.7.1 wrong class" },
+		{ FALLBACK_TEMPFAIL, "421 later", "tempfail 421 4.7.1 later" },
+		{ FALLBACK_REJECT, "552 5.3.4 Too big", "reject 552 5.3.4 Too big" },
+		{ FALLBACK_REJECT, "451 4.3.0 x", "reject 554 5.7.1 x" },
+		{ FALLBACK_REJECT, "", "reject 554 5.7.1 Message not scanned" },
+		{ FALLBACK_ACCEPT, "451 x", "accept" },
+		{ FALLBACK_DISCARD, "451 x", "discard" },
+		{ FALLBACK_QUARANTINE, "451 4.7.1 held", "accept +quarantine held" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct plan p;
+		char got[300];
+
+		policy_plan(cases[i].fb, cases[i].msg, "x", &p);
+		if (p.rcode[0])
+			snprintf(got, sizeof(got), "%s %s %s %s",
+			    plan_final_name(p.final), p.rcode, p.xcode, p.text);
+		else if (p.nmods)
+			snprintf(got, sizeof(got), "%s +quarantine %s",
+			    plan_final_name(p.final), p.mods[0].value);
+		else
+			snprintf(got, sizeof(got), "%s",
+			    plan_final_name(p.final));
+		if (strcmp(got, cases[i].want) != 0)
+			printf("case %zu: got '%s', want '%s'\n", i, got,
+			    cases[i].want);
+		assert_string_equal(got, cases[i].want);
+		plan_free(&p);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_head_bytes_leadspc),
+		cmocka_unit_test(test_head_without_leadspc),
+		cmocka_unit_test(test_spill_and_nul),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_header_count),
+		cmocka_unit_test(test_request_headers),
+		cmocka_unit_test(test_policy),
+	};
+
+	return cmocka_run_group_tests_name("session", tests, NULL, NULL);
+}

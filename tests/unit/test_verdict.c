@@ -1,0 +1,275 @@
+/*
+ * test_verdict.c - Rspamd reply JSON -> plan, as a table.  Each case gives
+ * the reply, the options that differ from the defaults, the header counts of
+ * the message, and the plan written as text:
+ *   "FINAL [RCODE XCODE TEXT]; MOD; MOD ..."
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "verdict.h"
+
+struct count { const char *name; size_t n; };
+
+struct vcase {
+	const char	*name;
+	const char	*json;
+	int		 discard, quarantine, no_leadspc;
+	struct count	 counts[3];	/* name "*": every header */
+	const char	*want;
+	int		 greylist_tempfail;
+};
+
+static size_t
+count_fn(void *arg, const char *name)
+{
+	const struct count *c = arg;
+
+	if (name == NULL)
+		name = "*";
+	for (; c->name != NULL; c++)
+		if (strcasecmp(c->name, name) == 0)
+			return c->n;
+	return 0;
+}
+
+static const char *mod_names[] = {
+	"ADDHDR", "INSHDR", "CHGHDR", "CHGFROM", "ADDRCPT", "DELRCPT",
+	"QUARANTINE"
+};
+
+/* plan_text - the plan as one comparable line. */
+static void
+plan_text(const struct plan *p, struct buf *b)
+{
+	buf_printf(b, "%s", plan_final_name(p->final));
+	if (p->rcode[0])
+		buf_printf(b, " %s %s %s", p->rcode, p->xcode, p->text);
+	for (size_t i = 0; i < p->nmods; i++) {
+		const struct mod *m = &p->mods[i];
+
+		buf_printf(b, "; %s", mod_names[m->type]);
+		if (m->type == MOD_INSHDR || m->type == MOD_CHGHDR)
+			buf_printf(b, " %d", m->idx);
+		if (m->name)
+			buf_printf(b, " %s", m->name);
+		buf_printf(b, " [%s]", m->value ? m->value : "NULL");
+	}
+}
+
+static const struct vcase cases[] = {
+	{ "clean with milter headers",
+	  "{\"action\":\"no action\",\"score\":1.5,\"required_score\":15,"
+	  "\"milter\":{\"add_headers\":{\"X-Spamd-Result\":\"default: False\"}}}",
+	  0, 0, 0, {{0}},
+	  "accept; ADDHDR X-Spamd-Result [ default: False]", 0 },
+	{ "reject default text",
+	  "{\"action\":\"reject\",\"score\":20}", 0, 0, 0, {{0}},
+	  "reject 554 5.7.1 Spam message rejected", 0 },
+	{ "reject with smtp_message",
+	  "{\"action\":\"reject\",\"messages\":{\"smtp_message\":\"Gtube\\r\\nmatch\"}}",
+	  0, 0, 0, {{0}}, "reject 554 5.7.1 Gtube  match", 0 },
+	{ "discard_on_reject", "{\"action\":\"reject\"}", 1, 0, 0, {{0}},
+	  "discard", 0 },
+	{ "quarantine_on_reject",
+	  "{\"action\":\"reject\",\"milter\":{\"add_headers\":{\"X-A\":\"1\"}}}",
+	  0, 1, 0, {{0}},
+	  "accept; ADDHDR X-A [ 1]; QUARANTINE [Spam message rejected]", 0 },
+	{ "milter reject discard", "{\"action\":\"reject\",\"milter\":"
+	  "{\"reject\":\"discard\"}}", 0, 0, 0, {{0}}, "discard", 0 },
+	{ "soft reject", "{\"action\":\"soft reject\"}", 0, 0, 0, {{0}},
+	  "tempfail 451 4.7.1 Try again later", 0 },
+	{ "greylist is a score band: accepted, milter changes applied",
+	  "{\"action\":\"greylist\",\"milter\":{\"add_headers\":"
+	  "{\"X-A\":\"1\"}}}", 0, 0, 0, {{0}}, "accept; ADDHDR X-A [ 1]", 0 },
+	{ "greylist with on_greylist = tempfail",
+	  "{\"action\":\"greylist\",\"messages\":"
+	  "{\"smtp_message\":\"Greylisted, come back\"}}", 0, 0, 0, {{0}},
+	  "tempfail 451 4.7.1 Greylisted, come back", 1 },
+	{ "greylist tempfail, default text", "{\"action\":\"greylist\"}",
+	  0, 0, 0, {{0}}, "tempfail 451 4.7.1 Try again later", 1 },
+	{ "add header replaces every existing spam header",
+	  "{\"action\":\"add header\"}", 0, 0, 0, {{ "X-Spam", 3 }},
+	  "accept; CHGHDR 3 X-Spam [NULL]; CHGHDR 2 X-Spam [NULL]; "
+	  "CHGHDR 1 X-Spam [ Yes]", 0 },
+	{ "milter.spam_header string is the value",
+	  "{\"action\":\"add header\",\"milter\":{\"spam_header\":"
+	  "\"yes, 12.5\"}}", 0, 0, 0, {{0}}, "accept; CHGHDR 1 X-Spam [ yes, 12.5]", 0 },
+	{ "milter.spam_header object sets several",
+	  "{\"action\":\"add header\",\"milter\":{\"spam_header\":"
+	  "{\"X-J1\":\"a\",\"X-J2\":\"b\"}}}", 0, 0, 0, {{ "X-J2", 2 }},
+	  "accept; CHGHDR 1 X-J1 [ a]; CHGHDR 2 X-J2 [NULL]; CHGHDR 1 X-J2 [ b]", 0 },
+	{ "milter.spam_header ignored without add header",
+	  "{\"action\":\"no action\",\"milter\":{\"spam_header\":\"x\"}}",
+	  0, 0, 0, {{0}}, "accept", 0 },
+	{ "negative order counts from the end, index alias",
+	  "{\"action\":\"no action\",\"milter\":{\"add_headers\":{"
+	  "\"X-Last\":{\"value\":\"l\",\"order\":-1},"
+	  "\"X-Before-Last\":{\"value\":\"b\",\"order\":-2},"
+	  "\"X-Far\":{\"value\":\"f\",\"order\":-99},"
+	  "\"X-Idx\":{\"value\":\"i\",\"index\":2}}}}", 0, 0, 0,
+	  {{ "*", 5 }},
+	  "accept; INSHDR 5 X-Last [ l]; INSHDR 4 X-Before-Last [ b]; "
+	  "INSHDR 0 X-Far [ f]; INSHDR 2 X-Idx [ i]", 0 },
+	{ "dkim signatures keep their order",
+	  "{\"action\":\"no action\",\"dkim-signature\":[\"v=1; d=a\","
+	  "\"v=1; d=b\"]}", 0, 0, 0, {{0}},
+	  "accept; INSHDR 1 DKIM-Signature [ v=1; d=a]; "
+	  "INSHDR 2 DKIM-Signature [ v=1; d=b]", 0 },
+	{ "add header", "{\"action\":\"add header\"}", 0, 0, 0, {{0}},
+	  "accept; CHGHDR 1 X-Spam [ Yes]", 0 },
+	{ "add header underscore spelling", "{\"action\":\"add_header\"}",
+	  0, 0, 1, {{0}}, "accept; CHGHDR 1 X-Spam [Yes]", 0 },
+	{ "spam_header override", "{\"action\":\"add header\",\"milter\":"
+	  "{\"spam_header\":{\"X-Junk\":\"yes\"}}}", 0, 0, 0, {{0}},
+	  "accept; CHGHDR 1 X-Junk [ yes]", 0 },
+	{ "rewrite subject", "{\"action\":\"rewrite subject\",\"subject\":"
+	  "\"***SPAM*** hi\"}", 0, 0, 0, {{0}},
+	  "accept; CHGHDR 1 Subject [ ***SPAM*** hi]", 0 },
+	{ "remove all occurrences, highest first",
+	  "{\"action\":\"no action\",\"milter\":{\"remove_headers\":"
+	  "{\"X-Spam\":0}}}", 0, 0, 0, {{ "x-spam", 3 }},
+	  "accept; CHGHDR 3 X-Spam [NULL]; CHGHDR 2 X-Spam [NULL]; "
+	  "CHGHDR 1 X-Spam [NULL]", 0 },
+	{ "remove last and first",
+	  "{\"action\":\"no action\",\"milter\":{\"remove_headers\":"
+	  "{\"X-S\":[1,-1]}}}", 0, 0, 0, {{ "X-S", 3 }},
+	  "accept; CHGHDR 3 X-S [NULL]; CHGHDR 1 X-S [NULL]", 0 },
+	{ "remove past the count does nothing",
+	  "{\"action\":\"no action\",\"milter\":{\"remove_headers\":"
+	  "{\"X-S\":5,\"X-T\":-2}}}", 0, 0, 0, {{ "X-S", 1 }, { "X-T", 1 }},
+	  "accept", 0 },
+	{ "remove then add, order kept",
+	  "{\"action\":\"no action\",\"milter\":{\"add_headers\":{\"X-Spamd-Bar\":"
+	  "{\"value\":\"+++\",\"order\":0},\"X-B\":[\"1\",{\"value\":\"2\"}]},"
+	  "\"remove_headers\":{\"X-Spamd-Bar\":1}}}", 0, 0, 0,
+	  {{ "X-Spamd-Bar", 1 }},
+	  "accept; CHGHDR 1 X-Spamd-Bar [NULL]; INSHDR 0 X-Spamd-Bar [ +++]; "
+	  "ADDHDR X-B [ 1]; ADDHDR X-B [ 2]", 0 },
+	{ "folded value: CRLF becomes LF",
+	  "{\"action\":\"no action\",\"milter\":{\"add_headers\":{\"X-F\":"
+	  "\"a\\r\\n\\tb\"}}}", 0, 0, 0, {{0}},
+	  "accept; ADDHDR X-F [ a\n\tb]", 0 },
+	{ "no_action overrides reject",
+	  "{\"action\":\"reject\",\"milter\":{\"no_action\":true,"
+	  "\"add_headers\":{\"X-A\":\"1\"}}}", 0, 0, 0, {{0}},
+	  "accept; ADDHDR X-A [ 1]; ADDHDR X-Rspamd-Action [ reject]", 0 },
+	{ "dkim signature and envelope changes",
+	  "{\"action\":\"no action\",\"dkim-signature\":\"v=1; a=rsa\","
+	  "\"milter\":{\"change_from\":\"<b@x>\",\"add_rcpt\":[\"<c@x>\"],"
+	  "\"del_rcpt\":\"<d@x>\"}}", 0, 0, 0, {{0}},
+	  "accept; INSHDR 1 DKIM-Signature [ v=1; a=rsa]; CHGFROM [<b@x>]; "
+	  "DELRCPT [<d@x>]; ADDRCPT [<c@x>]", 0 },
+	{ "unusable entries are skipped",
+	  "{\"action\":\"no action\",\"milter\":{\"add_headers\":"
+	  "{\"Bad Name\":\"1\",\"X-N\":5,\"X-Ok\":\"y\"}}}", 0, 0, 0, {{0}},
+	  "accept; ADDHDR X-Ok [ y]", 0 },
+	{ "rspamd discard action", "{\"action\":\"discard\"}", 0, 0, 0,
+	  {{0}}, "discard", 0 },
+	{ "rspamd quarantine action", "{\"action\":\"quarantine\"}", 0, 0, 0,
+	  {{0}}, "accept; QUARANTINE [quarantined by scanner]", 0 },
+};
+
+static void
+test_plan_table(void **state)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		const struct vcase *c = &cases[i];
+		struct verdict v;
+		struct plan p;
+		struct buf got;
+		char err[256];
+		struct plan_opts o = {
+			.reject_message = "Spam message rejected",
+			.tempfail_message = "Try again later",
+			.spam_header = "X-Spam",
+			.spam_header_value = "Yes",
+			.discard_on_reject = c->discard,
+			.quarantine_on_reject = c->quarantine,
+			.greylist_tempfail = c->greylist_tempfail,
+			.leadspc = !c->no_leadspc,
+			.count = count_fn,
+			.count_arg = (void *)c->counts,
+		};
+
+		if (verdict_parse(c->json, strlen(c->json), &v, err,
+		    sizeof(err)) == -1) {
+			printf("%s: parse failed: %s\n", c->name, err);
+			failed++;
+			continue;
+		}
+		verdict_plan(&v, &o, &p);
+		buf_init(&got, 1 << 16);
+		plan_text(&p, &got);
+		if (strcmp(got.data, c->want) != 0) {
+			printf("%s:\n  got  %s\n  want %s\n", c->name, got.data,
+			    c->want);
+			failed++;
+		}
+		buf_free(&got);
+		plan_free(&p);
+		verdict_free(&v);
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void
+test_malformed(void **state)
+{
+	static const char *bad[] = {
+		"", "not json", "[]", "{\"score\":1}", "{\"action\":5}",
+		"{\"action\":\"explode\"}", "{\"action\":\"reject\"", 
+		"{\"action\":\"reject\",\"action\":\"no action\"}",
+		"{\"action\":\"no action\\u0000\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct verdict v;
+		char err[256] = "";
+
+		if (verdict_parse(bad[i], strlen(bad[i]), &v, err,
+		    sizeof(err)) != -1) {
+			printf("accepted malformed reply: %s\n", bad[i]);
+			verdict_free(&v);
+			fail();
+		}
+		assert_true(err[0] != '\0');
+	}
+}
+
+static void
+test_score_fields(void **state)
+{
+	const char *j = "{\"action\":\"add header\",\"score\":7.25,"
+	    "\"required_score\":15,\"is_skipped\":false}";
+	struct verdict v;
+	char err[64];
+
+	assert_int_equal(verdict_parse(j, strlen(j), &v, err, sizeof(err)), 0);
+	assert_true(v.score == 7.25);
+	assert_true(v.required_score == 15);
+	assert_int_equal(v.action, RSPAMD_ADD_HEADER);
+	verdict_free(&v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_table),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_score_fields),
+	};
+
+	return cmocka_run_group_tests_name("verdict", tests, NULL, NULL);
+}
