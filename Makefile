@@ -8,6 +8,8 @@
 #                  included), build, run unit + integration + end-to-end
 #                  tests; ends with "N passed, N failed"
 #   check          unit tests only
+#   bench          tests/bench/run.sh: throughput and latency against
+#                  Rspamd's own proxy and direct HTTP (takes minutes)
 #   install        install binary, config and docs under $(DESTDIR)$(PREFIX)
 #   clean
 # Knobs: SANITIZER=address|undefined|thread, CC, CFLAGS, PREFIX, DESTDIR.
@@ -50,6 +52,7 @@ CORE_SRCS += src/rspamd.c
 CORE_SRCS += src/verdict.c
 CORE_SRCS += src/plan.c
 CORE_SRCS += src/policy.c
+CORE_SRCS += src/upstream.c
 CORE_SRCS += src/scan.c
 CORE_SRCS += src/loop.c
 CORE_SRCS += src/milter.c
@@ -60,7 +63,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 vpath %.c src $(BUILD)
 
-.PHONY: all run test check install clean deps deps-test
+.PHONY: all run test check bench install clean deps deps-test
 all: $(BUILD)/scanmilter
 
 $(BUILD):
@@ -83,6 +86,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< \
 	    $(BUILD)/libcore.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+$(BUILD)/mbench: tests/bench/mbench.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell pkg-config --libs libcurl) -pthread
+
 deps:
 	sh scripts/install-deps.sh build
 
@@ -99,6 +105,10 @@ check: deps-test
 	bash tests/run.sh unit
 
 unit-bins: $(UNIT_TESTS)
+
+bench: deps-test
+	$(MAKE) all $(BUILD)/mbench
+	bash tests/bench/run.sh
 
 test: deps-test
 	$(MAKE) all

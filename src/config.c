@@ -36,6 +36,7 @@ static const char *const fallback_names[] = {
 };
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
 static const char *const greylist_names[] = { "accept", "tempfail", NULL };
+static const char *const hash_key_names[] = { "ip", "from", NULL };
 static const char *const log_levels[] = {
 	"error", "warning", "info", "debug", NULL
 };
@@ -82,6 +83,9 @@ static const struct key config_keys[] = {
 	  "overall deadline for one message's scan, retries included" },
 	{ "scan.group", T_STR, C(scan_group), "default", 0, 0, NULL,
 	  "upstream group that scans messages" },
+	{ "scan.stats_interval", T_TIME, C(stats_interval), "300", 0, 86400,
+	  NULL, "log every upstream's counters this often; 0: only on "
+	  "SIGUSR2" },
 	{ "scan.on_failure", T_ENUM, C(on_failure), "tempfail", 0, 0,
 	  fallback_names, "answer when no verdict can be had" },
 	{ "scan.failure_message", T_STR, C(failure_message),
@@ -121,6 +125,16 @@ static const struct key group_keys[] = {
 	  "TCP or unix connect timeout" },
 	{ "max_retries", T_INT, G(max_retries), "2", 0, 100, NULL,
 	  "further attempts on another upstream after a failure" },
+	{ "max_errors", T_INT, G(max_errors), "4", 1, 1000, NULL,
+	  "errors within error_time that mark an upstream dead" },
+	{ "error_time", T_TIME, G(error_time), "10", 0.1, 86400, NULL,
+	  "window in which errors are counted" },
+	{ "revive_time", T_TIME, G(revive_time), "60", 0.1, 86400, NULL,
+	  "how long a dead upstream gets no traffic" },
+	{ "check_interval", T_TIME, G(check_interval), "10", 0, 86400, NULL,
+	  "GET /ping to every upstream this often; 0: no active checks" },
+	{ "hash_key", T_ENUM, G(hash_key), "ip", 0, 0, hash_key_names,
+	  "what the hash strategy hashes: ip (client) or from (sender)" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL }
 };
 

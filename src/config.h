@@ -37,7 +37,15 @@ struct group_conf {
 	double		 timeout;	/* per attempt, seconds */
 	double		 connect_timeout;
 	int		 max_retries;
+	/* health, see upstream.h */
+	int		 max_errors;
+	double		 error_time;
+	double		 revive_time;
+	double		 check_interval;	/* 0: no active checks */
+	int		 hash_key;		/* enum group_hash_key */
 };
+
+enum group_hash_key { HASH_KEY_IP, HASH_KEY_FROM };
 
 struct config {
 	char		*source;	/* file name, or "(embedded default)" */
@@ -63,6 +71,7 @@ struct config {
 	/* scanning and failure policy */
 	double		 scan_timeout;
 	char		*scan_group;
+	double		 stats_interval;
 	int		 on_failure;		/* enum fallback */
 	char		*failure_message;	/* "4xx x.y.z text" or text */
 	int		 on_oversize;		/* enum fallback */

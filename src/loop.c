@@ -1,38 +1,60 @@
 /*
  * loop.c - the scan loop: one thread that owns the curl multi handle, every
- * easy handle and all upstream state.  Milter threads only append to the
- * submission queue and call curl_multi_wakeup(); nothing else here is
- * touched from another thread, so upstream state needs no locks.
+ * easy handle and all upstream state (upstream.c).  Milter threads only
+ * append to the submission queue and call curl_multi_wakeup(); nothing else
+ * here is touched from another thread, so the balancer needs no locks.
  *
- * Each pass: take the whole submission queue, start an attempt per new job,
- * let curl work, collect finished transfers (retry on another upstream while
- * tries and time remain, else complete the job), then sleep in
- * curl_multi_poll() until a socket, a curl timer or a wakeup.
+ * Each pass: bring the upstream groups in line with the live config, take
+ * the whole submission queue and start an attempt per new job, start due
+ * /ping checks, let curl work, collect finished transfers (a failed attempt
+ * is retried on another live upstream while tries and time remain, else the
+ * job completes), log counters when due, then sleep in curl_multi_poll()
+ * until a socket, a curl timer, a wakeup or at most POLL_MAX_MS.
  *
  * This is the only file that includes <curl/curl.h>.
  */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "blob.h"
 #include "config.h"
 #include "log.h"
 #include "scan_internal.h"
+#include "upstream.h"
 #include "xalloc.h"
 
 #define POLL_MAX_MS	1000
+#define PING_REPLY_MAX	256
 
-/* One HTTP request for a job, to one upstream. */
+/* One HTTP request to one upstream: a scan attempt, or a ping (job NULL). */
 struct attempt {
 	struct scan_job		*job;
+	struct upstream		*u;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
 	size_t			 sent;		/* body bytes read by curl */
-	size_t			 host;		/* index in the hostlist */
+	double			 started;	/* seconds, monotonic */
+	struct buf		 ping_reply;
 	char			 errbuf[CURL_ERROR_SIZE];
+	LIST_ENTRY(attempt)	 entry;
+};
+
+/* The loop's view of one configured upstream group. */
+struct lgroup {
+	char			*name;
+	char			*hosts;		/* as configured, to see changes */
+	struct ups_params	 params;
+	double			 check_interval;
+	double			 connect_timeout;
+	double			 next_check;
+	struct ups_group	*g;
+	int			 seen;		/* in the live config */
+	LIST_ENTRY(lgroup)	 entry;
 };
 
 static struct {
@@ -44,10 +66,25 @@ static struct {
 	int		 running;	/* thread started, multi valid */
 	CURLM		*multi;
 	pthread_t	 thread;
-	unsigned long	 rr;		/* round-robin cursor (loop only) */
+	atomic_int	 dump;		/* SIGUSR2: log the counters */
+	/* loop only */
+	LIST_HEAD(, lgroup) groups;
+	LIST_HEAD(, attempt) pings;
+	double		 next_sync;
+	double		 next_stats;
 } L = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/* now_s - monotonic seconds. */
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 int
 loop_enqueue(struct scan_job *j, enum scan_status *why)
@@ -69,6 +106,16 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 	return -1;
 }
 
+void
+scan_loop_dump(void)
+{
+	atomic_store(&L.dump, 1);
+	pthread_mutex_lock(&L.lock);
+	if (L.running)
+		curl_multi_wakeup(L.multi);
+	pthread_mutex_unlock(&L.lock);
+}
+
 /* finish_job - complete and forget a job; it leaves the loop's count. */
 static void
 finish_job(struct scan_job *j, enum scan_status st)
@@ -78,6 +125,105 @@ finish_job(struct scan_job *j, enum scan_status st)
 	pthread_mutex_unlock(&L.lock);
 	scan_complete(j, st);
 }
+
+/* ---- upstream groups ------------------------------------------------ */
+
+/* params_of - a group's health parameters. */
+static struct ups_params
+params_of(const struct group_conf *gc)
+{
+	struct ups_params p = { gc->max_errors, gc->error_time,
+	    gc->revive_time };
+
+	return p;
+}
+
+/* lgroup_matches - is lg still what gc says. */
+static int
+lgroup_matches(const struct lgroup *lg, const struct group_conf *gc)
+{
+	/* Field by field: the struct has padding. */
+	return strcmp(lg->hosts, gc->hosts) == 0 &&
+	    lg->params.max_errors == gc->max_errors &&
+	    lg->params.error_time == gc->error_time &&
+	    lg->params.revive_time == gc->revive_time;
+}
+
+static void
+lgroup_free(struct lgroup *lg)
+{
+	LIST_REMOVE(lg, entry);
+	ups_group_free(lg->g);
+	free(lg->name);
+	free(lg->hosts);
+	free(lg);
+}
+
+/*
+ * lgroup_get - the loop's group for gc, built or rebuilt when its hosts or
+ * health parameters changed.  Upstreams keep their state across rebuilds
+ * (upstream.c finds them by label), and attempts in flight keep pointing
+ * at them.
+ */
+static struct lgroup *
+lgroup_get(const struct group_conf *gc)
+{
+	struct lgroup *lg;
+
+	LIST_FOREACH(lg, &L.groups, entry)
+		if (strcmp(lg->name, gc->name) == 0)
+			break;
+	if (lg != NULL && lgroup_matches(lg, gc)) {
+		lg->check_interval = gc->check_interval;
+		lg->connect_timeout = gc->connect_timeout;
+		return lg;
+	}
+	if (lg != NULL)
+		lgroup_free(lg);
+	lg = xcalloc(1, sizeof(*lg));
+	lg->name = xstrdup(gc->name);
+	lg->hosts = xstrdup(gc->hosts);
+	lg->params = params_of(gc);
+	lg->check_interval = gc->check_interval;
+	lg->connect_timeout = gc->connect_timeout;
+	lg->g = ups_group_new(gc->name, gc->hostlist, &lg->params);
+	LIST_INSERT_HEAD(&L.groups, lg, entry);
+	log_debug("upstream group %s: %s (%zu hosts)", gc->name, gc->hosts,
+	    ups_group_size(lg->g));
+	return lg;
+}
+
+/* sync_groups - one group per group of the live config, no others. */
+static void
+sync_groups(double now)
+{
+	struct config *cfg;
+	struct lgroup *lg, *next;
+
+	if (now < L.next_sync)
+		return;
+	L.next_sync = now + 1.0;
+	if ((cfg = config_current()) == NULL)
+		return;
+	LIST_FOREACH(lg, &L.groups, entry)
+		lg->seen = 0;
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		lgroup_get(&cfg->groups[i])->seen = 1;
+	for (lg = LIST_FIRST(&L.groups); lg != NULL; lg = next) {
+		next = LIST_NEXT(lg, entry);
+		if (!lg->seen)
+			lgroup_free(lg);
+	}
+	if (L.next_stats == 0)
+		L.next_stats = now + cfg->stats_interval;
+	else if (cfg->stats_interval > 0 && now >= L.next_stats) {
+		atomic_store(&L.dump, 1);
+		L.next_stats = now + cfg->stats_interval;
+	}
+	config_release(cfg);
+}
+
+/* ---- transfers ------------------------------------------------------ */
 
 /* read_body - CURLOPT_READFUNCTION: the blob, from where we were. */
 static size_t
@@ -97,109 +243,65 @@ static size_t
 write_reply(char *src, size_t size, size_t nmemb, void *arg)
 {
 	struct attempt *a = arg;
+	struct buf *b = a->job != NULL ? &a->job->reply : &a->ping_reply;
 
-	if (buf_append(&a->job->reply, src, size * nmemb) == -1)
+	if (buf_append(b, src, size * nmemb) == -1)
 		return 0;	/* curl fails the transfer: too big */
 	return size * nmemb;
 }
 
-/* pick_host - next host index for a job (round-robin, skipping none yet). */
-static size_t
-pick_host(const struct hostlist *hl, int attempt_no, size_t prev)
-{
-	if (attempt_no > 0)
-		return (prev + 1) % hl->nhosts;
-	if (hl->strategy == HOSTLIST_MASTER_SLAVE ||
-	    hl->strategy == HOSTLIST_SEQUENTIAL)
-		return 0;
-	return L.rr++ % hl->nhosts;
-}
-
-/* attempt_url - the request URL for a host. */
+/* host_url - the URL of path on host h. */
 static void
-attempt_url(const struct host *h, char *url, size_t len)
+host_url(const struct host *h, const char *path, char *url, size_t len)
 {
 	if (h->is_unix)
-		snprintf(url, len, "http://localhost%s", RSPAMD_PATH_CHECK);
+		snprintf(url, len, "http://localhost%s", path);
 	else if (h->is_ipv6)
-		snprintf(url, len, "http://[%s]:%d%s", h->name, h->port,
-		    RSPAMD_PATH_CHECK);
+		snprintf(url, len, "http://[%s]:%d%s", h->name, h->port, path);
 	else
-		snprintf(url, len, "http://%s:%d%s", h->name, h->port,
-		    RSPAMD_PATH_CHECK);
+		snprintf(url, len, "http://%s:%d%s", h->name, h->port, path);
 }
 
-/* attempt_setopts - configure an easy handle for one attempt. */
+/* easy_common - options every transfer shares. */
 static void
-attempt_setopts(struct attempt *a, const struct host *h, long timeout_ms)
+easy_common(struct attempt *a, const char *path, long timeout_ms,
+    long connect_ms)
 {
-	struct scan_job *j = a->job;
-	const struct group_conf *g = j->group;
+	const struct host *h = upstream_host(a->u);
 	char url[512];
-	long cto = (long)(g->connect_timeout * 1000.0);
 	CURL *e = a->easy;
 
-	attempt_url(h, url, sizeof(url));
-	for (size_t i = 0; i < j->hdrs.n; i++)
-		a->hdrs = curl_slist_append(a->hdrs, j->hdrs.v[i]);
-	/* No "Expect: 100-continue" round trip; no form content type. */
-	a->hdrs = curl_slist_append(a->hdrs, "Expect:");
-	a->hdrs = curl_slist_append(a->hdrs, "Content-Type:");
+	host_url(h, path, url, sizeof(url));
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	if (h->is_unix)
 		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, h->name);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)blob_size(j->blob));
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
-	curl_easy_setopt(e, CURLOPT_READDATA, a);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_reply);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->hdrs);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    cto < timeout_ms ? cto : timeout_ms);
+	    connect_ms < timeout_ms ? connect_ms : timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, a);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a->errbuf);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "scanmilter/" SCANMILTER_VERSION);
 }
 
-/*
- * attempt_start - send the job to its next upstream.  Returns 0, or -1 if
- * no attempt could be made (the caller completes the job).
- */
-static int
-attempt_start(struct scan_job *j, size_t prev_host)
+/* attempt_new - an attempt on u with a fresh easy handle; NULL if none. */
+static struct attempt *
+attempt_new(struct scan_job *j, struct upstream *u)
 {
-	const struct hostlist *hl = j->group->hostlist;
-	double left = ts_ms_until(&j->deadline);
-	long per_try = (long)(j->group->timeout * 1000.0);
-	struct attempt *a;
-	const struct host *h;
+	struct attempt *a = xcalloc(1, sizeof(*a));
 
-	if (left < 1)
-		return -1;
-	a = xcalloc(1, sizeof(*a));
 	a->job = j;
-	a->host = pick_host(hl, j->attempts, prev_host);
-	h = &hl->hosts[a->host];
+	a->u = u;
+	a->started = now_s();
+	buf_init(&a->ping_reply, PING_REPLY_MAX);
 	if ((a->easy = curl_easy_init()) == NULL) {
 		free(a);
-		return -1;
+		return NULL;
 	}
-	attempt_setopts(a, h, per_try < left ? per_try : (long)left);
-	buf_reset(&j->reply);
-	snprintf(j->upstream, sizeof(j->upstream), "%s", h->label);
-	j->attempts++;
-	if (curl_multi_add_handle(L.multi, a->easy) != CURLM_OK) {
-		curl_slist_free_all(a->hdrs);
-		curl_easy_cleanup(a->easy);
-		free(a);
-		return -1;
-	}
-	return 0;
+	return a;
 }
 
 /* attempt_free - remove from the multi and free. */
@@ -209,7 +311,98 @@ attempt_free(struct attempt *a)
 	curl_multi_remove_handle(L.multi, a->easy);
 	curl_easy_cleanup(a->easy);
 	curl_slist_free_all(a->hdrs);
+	buf_free(&a->ping_reply);
 	free(a);
+}
+
+/* attempt_add - hand the attempt to curl; -1 (attempt freed) if refused. */
+static int
+attempt_add(struct attempt *a)
+{
+	if (curl_multi_add_handle(L.multi, a->easy) == CURLM_OK) {
+		if (a->job != NULL)
+			upstream_started(a->u, a->started);
+		return 0;
+	}
+	attempt_free(a);
+	return -1;
+}
+
+/* scan_setopts - the POST /checkv2 of a job. */
+static void
+scan_setopts(struct attempt *a, long timeout_ms)
+{
+	struct scan_job *j = a->job;
+	CURL *e = a->easy;
+
+	easy_common(a, RSPAMD_PATH_CHECK, timeout_ms,
+	    (long)(j->group->connect_timeout * 1000.0));
+	for (size_t i = 0; i < j->hdrs.n; i++)
+		a->hdrs = curl_slist_append(a->hdrs, j->hdrs.v[i]);
+	/* No "Expect: 100-continue" round trip; no form content type. */
+	a->hdrs = curl_slist_append(a->hdrs, "Expect:");
+	a->hdrs = curl_slist_append(a->hdrs, "Content-Type:");
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)blob_size(j->blob));
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
+	curl_easy_setopt(e, CURLOPT_READDATA, a);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->hdrs);
+}
+
+/*
+ * attempt_start - send the job to the next upstream the balancer gives.
+ * Returns SCAN_OK if an attempt is under way, else why none could be made.
+ */
+static enum scan_status
+attempt_start(struct scan_job *j)
+{
+	double left = ts_ms_until(&j->deadline);
+	long per_try = (long)(j->group->timeout * 1000.0);
+	struct lgroup *lg = lgroup_get(j->group);
+	struct upstream *u;
+	struct attempt *a;
+
+	if (left < 1)
+		return SCAN_ERR_TIMEOUT;
+	if (j->ntried >= SCAN_MAX_TRIES ||
+	    (u = upstream_select(lg->g, now_s(), j->tried, j->ntried,
+	    j->hash_key)) == NULL)
+		return SCAN_ERR_NO_UPSTREAM;
+	if ((a = attempt_new(j, u)) == NULL)
+		return SCAN_ERR_INTERNAL;
+	scan_setopts(a, per_try < left ? per_try : (long)left);
+	buf_reset(&j->reply);
+	snprintf(j->upstream, sizeof(j->upstream), "%s", upstream_label(u));
+	j->tried[j->ntried++] = u;
+	j->attempts++;
+	return attempt_add(a) == 0 ? SCAN_OK : SCAN_ERR_INTERNAL;
+}
+
+/*
+ * plausible - does the reply look like a JSON object: '{' first and '}'
+ * last, blanks aside.  A full parse is the milter thread's job (decode
+ * there, move bytes here); this only catches an upstream that answers 200
+ * with something else entirely, or a reply cut short, so that the attempt
+ * counts against that upstream and is retried on another.
+ */
+/* blank - JSON whitespace. */
+static int
+blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int
+plausible(const struct buf *b)
+{
+	size_t i = 0, n = b->len;
+
+	while (i < n && blank(b->data[i]))
+		i++;
+	while (n > i && blank(b->data[n - 1]))
+		n--;
+	return n - i >= 2 && b->data[i] == '{' && b->data[n - 1] == '}';
 }
 
 /* classify - what a finished transfer means; retryable says try another. */
@@ -244,8 +437,13 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 		    a->errbuf[0] ? a->errbuf : curl_easy_strerror(rc));
 		return SCAN_ERR_TRANSFER;
 	}
-	if (code == 200)
+	if (code == 200 && plausible(&j->reply))
 		return SCAN_OK;
+	if (code == 200) {
+		snprintf(j->error, sizeof(j->error), "%s: reply of %zu bytes "
+		    "is not a JSON object", j->upstream, j->reply.len);
+		return SCAN_ERR_BAD_REPLY;
+	}
 	/* 4xx: the request itself is at fault; another upstream agrees. */
 	*retryable = code >= 500;
 	snprintf(j->error, sizeof(j->error), "%s: HTTP status %ld",
@@ -253,35 +451,153 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 	return SCAN_ERR_HTTP;
 }
 
-/* attempt_done - a transfer ended: retry or complete the job. */
+/* note_outcome - tell the balancer how the attempt went. */
+static void
+note_outcome(struct attempt *a, enum scan_status st, int retryable)
+{
+	double now = now_s();
+
+	if (st == SCAN_OK || !retryable) {
+		/* It answered: healthy, even if the answer is no use. */
+		upstream_ok(a->u, now, (now - a->started) * 1000.0);
+		return;
+	}
+	if (upstream_fail(a->u, now))
+		log_warnx("upstream %s: marked dead for %.0fs after %d errors "
+		    "(last: %s)", upstream_label(a->u), a->job->group->revive_time,
+		    a->job->group->max_errors, a->job->error);
+}
+
+/* attempt_done - a scan transfer ended: retry or complete the job. */
 static void
 attempt_done(struct attempt *a, CURLcode rc)
 {
 	struct scan_job *j = a->job;
 	int retryable;
 	enum scan_status st = classify(a, rc, &retryable);
-	size_t host = a->host;
+	enum scan_status again;
+	char why[sizeof(j->error)];
 
+	note_outcome(a, st, retryable);
 	attempt_free(a);
-	if (st == SCAN_OK) {
-		finish_job(j, SCAN_OK);
+	if (st == SCAN_OK || !retryable || j->attempts > j->group->max_retries) {
+		finish_job(j, st);
 		return;
 	}
 	/*
 	 * A failure that ends the job is told once, in the milter's summary
 	 * line; only one that is retried gets a line of its own here.
 	 */
-	if (retryable && j->attempts <= j->group->max_retries) {
-		char why[sizeof(j->error)];
+	snprintf(why, sizeof(why), "%s", j->error);
+	if ((again = attempt_start(j)) == SCAN_OK) {
+		log_warnx("%s: upstream %s (attempt %d), retrying on %s",
+		    j->qid, why, j->attempts - 1, j->upstream);
+		return;
+	}
+	/* No other upstream: the error that ended it is the one to tell. */
+	finish_job(j, again == SCAN_ERR_NO_UPSTREAM ? st : again);
+}
 
-		snprintf(why, sizeof(why), "%s", j->error);
-		if (attempt_start(j, host) == 0) {
-			log_warnx("%s: upstream %s (attempt %d), retrying on %s",
-			    j->qid, why, j->attempts - 1, j->upstream);
-			return;
+/* ---- active checks -------------------------------------------------- */
+
+/* ping_busy - is a ping to u under way. */
+static int
+ping_busy(const struct upstream *u)
+{
+	struct attempt *a;
+
+	LIST_FOREACH(a, &L.pings, entry)
+		if (a->u == u)
+			return 1;
+	return 0;
+}
+
+/* ping_start - GET /ping to u. */
+static void
+ping_start(struct upstream *u, double connect_timeout)
+{
+	struct attempt *a = attempt_new(NULL, u);
+	long ms = (long)(connect_timeout * 1000.0) + 1000;
+
+	if (a == NULL)
+		return;
+	easy_common(a, RSPAMD_PATH_PING, ms, ms);
+	curl_easy_setopt(a->easy, CURLOPT_HTTPGET, 1L);
+	if (attempt_add(a) == 0)
+		LIST_INSERT_HEAD(&L.pings, a, entry);
+}
+
+/* start_pings - every group whose check is due pings each member. */
+static void
+start_pings(double now, int stopping)
+{
+	struct lgroup *lg;
+
+	if (stopping)
+		return;
+	LIST_FOREACH(lg, &L.groups, entry) {
+		if (lg->check_interval <= 0 || now < lg->next_check)
+			continue;
+		lg->next_check = now + lg->check_interval;
+		for (size_t i = 0; i < ups_group_size(lg->g); i++) {
+			struct upstream *u = ups_group_member(lg->g, i);
+
+			if (!ping_busy(u))
+				ping_start(u, lg->connect_timeout);
 		}
 	}
-	finish_job(j, st);
+}
+
+/* ping_done - Rspamd answers "pong"; anything else is an error. */
+static void
+ping_done(struct attempt *a, CURLcode rc)
+{
+	double now = now_s();
+	long code = 0;
+	int was_alive = upstream_alive(a->u, now);
+
+	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
+	LIST_REMOVE(a, entry);
+	if (rc == CURLE_OK && code == 200 && a->ping_reply.len >= 4 &&
+	    memcmp(a->ping_reply.data, "pong", 4) == 0) {
+		upstream_ping_ok(a->u, now);
+		if (!was_alive)
+			log_info("upstream %s: answers /ping again, alive",
+			    upstream_label(a->u));
+	} else {
+		if (upstream_ping_fail(a->u, now))
+			log_warnx("upstream %s: marked dead after failed "
+			    "checks (last: %s)", upstream_label(a->u),
+			    rc != CURLE_OK ? (a->errbuf[0] ? a->errbuf :
+			    curl_easy_strerror(rc)) : "no pong");
+	}
+	attempt_free(a);
+}
+
+/* ---- the loop ------------------------------------------------------- */
+
+/* log_stats - one line per upstream with its counters and state. */
+static void
+log_stats(double now)
+{
+	struct lgroup *lg;
+
+	LIST_FOREACH(lg, &L.groups, entry) {
+		for (size_t i = 0; i < ups_group_size(lg->g); i++) {
+			struct upstream *u = ups_group_member(lg->g, i);
+			const struct ups_stats *s = upstream_stats(u);
+			char state[64];
+
+			upstream_state_text(u, now, state, sizeof(state));
+			log_info("upstream %s (group %s): %s, requests=%lu "
+			    "ok=%lu errors=%lu avg=%.1fms max=%.1fms "
+			    "inflight=%d pings=%lu failed=%lu",
+			    upstream_label(u), lg->name, state, s->requests,
+			    s->ok, s->errors, s->ok ? s->latency_sum_ms /
+			    (double)s->ok : 0.0, s->latency_max_ms,
+			    s->inflight, s->pings, s->ping_errors);
+		}
+	}
 }
 
 /* take_queue - move the submission queue out under the lock. */
@@ -304,6 +620,7 @@ start_new(int stopping)
 {
 	struct scan_queue q;
 	struct scan_job *j;
+	enum scan_status st;
 
 	stopping |= take_queue(&q);
 	while ((j = STAILQ_FIRST(&q)) != NULL) {
@@ -311,13 +628,13 @@ start_new(int stopping)
 		if (stopping) {
 			snprintf(j->error, sizeof(j->error), "shutting down");
 			finish_job(j, SCAN_ERR_SHUTDOWN);
-		} else if (attempt_start(j, 0) == -1) {
+		} else if ((st = attempt_start(j)) != SCAN_OK) {
 			snprintf(j->error, sizeof(j->error), "%s",
-			    ts_ms_until(&j->deadline) < 1 ?
-			    "deadline passed before sending" :
+			    st == SCAN_ERR_TIMEOUT ? "deadline passed before "
+			    "sending" : st == SCAN_ERR_NO_UPSTREAM ? "every "
+			    "upstream of the group is dead" :
 			    "cannot create a transfer");
-			finish_job(j, ts_ms_until(&j->deadline) < 1 ?
-			    SCAN_ERR_TIMEOUT : SCAN_ERR_INTERNAL);
+			finish_job(j, st);
 		}
 	}
 }
@@ -335,7 +652,22 @@ collect(void)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&a);
-		attempt_done(a, m->data.result);
+		if (a->job != NULL)
+			attempt_done(a, m->data.result);
+		else
+			ping_done(a, m->data.result);
+	}
+}
+
+/* drop_pings - at exit: pings are nobody's answer, just end them. */
+static void
+drop_pings(void)
+{
+	struct attempt *a;
+
+	while ((a = LIST_FIRST(&L.pings)) != NULL) {
+		LIST_REMOVE(a, entry);
+		attempt_free(a);
 	}
 }
 
@@ -345,7 +677,10 @@ loop_main(void *arg)
 {
 	int running = 0, stopping = 0;
 
+	(void)arg;
 	for (;;) {
+		double now = now_s();
+
 		pthread_mutex_lock(&L.lock);
 		stopping = L.stopping;
 		/* Leave once stopping and nothing queued or in flight. */
@@ -354,11 +689,19 @@ loop_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&L.lock);
+		sync_groups(now);
 		start_new(stopping);
+		start_pings(now, stopping);
 		curl_multi_perform(L.multi, &running);
 		collect();
+		if (atomic_exchange(&L.dump, 0))
+			log_stats(now);
 		curl_multi_poll(L.multi, NULL, 0, POLL_MAX_MS, NULL);
 	}
+	drop_pings();
+	while (!LIST_EMPTY(&L.groups))
+		lgroup_free(LIST_FIRST(&L.groups));
+	upstream_registry_clear();
 	return NULL;
 }
 
@@ -366,6 +709,8 @@ int
 scan_loop_start(int max_queue)
 {
 	STAILQ_INIT(&L.queue);
+	LIST_INIT(&L.groups);
+	LIST_INIT(&L.pings);
 	L.max_queue = max_queue;
 	if ((L.multi = curl_multi_init()) == NULL)
 		return -1;

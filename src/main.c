@@ -179,7 +179,7 @@ reload(const char *path)
 	log_info("configuration reloaded from %s", cfg->source);
 }
 
-/* sig_main - the sig thread: SIGUSR1 reloads. */
+/* sig_main - the sig thread: SIGUSR1 reloads, SIGUSR2 logs counters. */
 static void *
 sig_main(void *arg)
 {
@@ -195,6 +195,8 @@ sig_main(void *arg)
 			continue;
 		if (sig == SIGUSR1)
 			reload(path);
+		else if (sig == SIGUSR2)
+			scan_loop_dump();
 	}
 	return NULL;
 }

@@ -322,6 +322,7 @@ static void
 scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
     struct plan *p)
 {
+	const struct group_conf *g = config_group(c->cfg, c->cfg->scan_group);
 	struct strlist hdrs = { NULL, 0 };
 	struct scan_job *job;
 	enum scan_status st;
@@ -329,8 +330,9 @@ scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
 	size_t len;
 
 	rspamd_request_headers(c, &hdrs);
-	job = scan_job_new(session_qid(c), &hdrs, c->msg->blob, c->cfg,
-	    config_group(c->cfg, c->cfg->scan_group), c->cfg->scan_timeout);
+	job = scan_job_new(session_qid(c), &hdrs, c->msg->blob, c->cfg, g,
+	    g->hash_key == HASH_KEY_FROM ? c->msg->from : c->addr,
+	    c->cfg->scan_timeout);
 	if (scan_submit(job) == 0)
 		st = scan_wait(&job, progress, ctx);
 	else

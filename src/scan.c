@@ -18,8 +18,10 @@
 static const char *const status_names[] = {
 	[SCAN_OK] = "ok",
 	[SCAN_ERR_CONNECT] = "connect failed",
+	[SCAN_ERR_NO_UPSTREAM] = "no live upstream",
 	[SCAN_ERR_TIMEOUT] = "timeout",
 	[SCAN_ERR_HTTP] = "HTTP error",
+	[SCAN_ERR_BAD_REPLY] = "malformed reply",
 	[SCAN_ERR_TRANSFER] = "transfer failed",
 	[SCAN_ERR_TOO_BIG] = "reply too big",
 	[SCAN_ERR_OVERLOAD] = "overloaded",
@@ -66,7 +68,8 @@ ts_add_ms(struct timespec t, double ms)
 
 struct scan_job *
 scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
-    struct config *cfg, const struct group_conf *g, double timeout)
+    struct config *cfg, const struct group_conf *g, const char *hash_key,
+    double timeout)
 {
 	struct scan_job *j = xcalloc(1, sizeof(*j));
 	pthread_condattr_t ca;
@@ -77,6 +80,7 @@ scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
 	j->blob = blob_ref(blob);
 	j->cfg = config_acquire(cfg);
 	j->group = g;
+	j->hash_key = hash_key != NULL ? xstrdup(hash_key) : NULL;
 	clock_gettime(CLOCK_MONOTONIC, &j->submitted);
 	j->deadline = ts_add_ms(j->submitted, timeout * 1000.0);
 	buf_init(&j->reply, SCAN_REPLY_MAX);
@@ -158,6 +162,7 @@ void
 scan_job_destroy(struct scan_job *j)
 {
 	free(j->qid);
+	free(j->hash_key);
 	strlist_free(&j->hdrs);
 	blob_unref(j->blob);
 	config_release(j->cfg);

@@ -34,8 +34,10 @@ struct scan_job;
 enum scan_status {
 	SCAN_OK,		/* HTTP 200 with a body */
 	SCAN_ERR_CONNECT,	/* could not connect to any upstream */
+	SCAN_ERR_NO_UPSTREAM,	/* every upstream of the group is dead */
 	SCAN_ERR_TIMEOUT,	/* deadline passed */
 	SCAN_ERR_HTTP,		/* non-200 status */
+	SCAN_ERR_BAD_REPLY,	/* 200, but not a JSON object */
 	SCAN_ERR_TRANSFER,	/* connection broke, bad HTTP */
 	SCAN_ERR_TOO_BIG,	/* reply over the reply size limit */
 	SCAN_ERR_OVERLOAD,	/* too many jobs waiting */
@@ -47,12 +49,14 @@ const char	*scan_status_name(enum scan_status);
 
 /*
  * scan_job_new - a job for group g of cfg.  Takes the header lines (hdrs is
- * left empty) and a new reference to blob and to cfg.  timeout: seconds
- * from now to the overall deadline.
+ * left empty) and a new reference to blob and to cfg.  hash_key (copied,
+ * may be NULL) is what the hash strategy keys on.  timeout: seconds from
+ * now to the overall deadline.
  */
 struct scan_job	*scan_job_new(const char *qid, struct strlist *hdrs,
 		    struct blob *blob, struct config *cfg,
-		    const struct group_conf *g, double timeout);
+		    const struct group_conf *g, const char *hash_key,
+		    double timeout);
 /* scan_submit - queue the job; -1 (job completed with status) if refused. */
 int		 scan_submit(struct scan_job *);
 /*
@@ -81,5 +85,8 @@ int		 scan_loop_start(int max_queue);
 /* scan_loop_stop - finish queued jobs with SCAN_ERR_SHUTDOWN, let
  * in-flight ones finish by their deadlines, join the thread. */
 void		 scan_loop_stop(void);
+/* scan_loop_dump - ask the loop to log every upstream's counters (any
+ * thread; the sig thread on SIGUSR2). */
+void		 scan_loop_dump(void);
 
 #endif

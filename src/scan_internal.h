@@ -16,6 +16,10 @@
 
 enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED };
 
+struct upstream;
+
+#define SCAN_MAX_TRIES	101	/* max_retries is at most 100 */
+
 struct scan_job {
 	/* input: immutable once submitted */
 	char			*qid;
@@ -23,6 +27,7 @@ struct scan_job {
 	struct blob		*blob;
 	struct config		*cfg;
 	const struct group_conf	*group;
+	char			*hash_key;	/* client IP or sender; may be NULL */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
 	struct timespec		 submitted;
 	/* output: written by the loop before completion */
@@ -33,6 +38,9 @@ struct scan_job {
 	char			 error[256];
 	int			 attempts;
 	double			 elapsed_ms;
+	/* loop only: upstreams tried so far, for the balancer */
+	struct upstream		*tried[SCAN_MAX_TRIES];
+	size_t			 ntried;
 	/* sync */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;

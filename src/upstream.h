@@ -94,15 +94,17 @@ struct upstream	*upstream_select(struct ups_group *, double now,
 		    struct upstream *const *tried, size_t ntried,
 		    const char *key);
 
-/* Outcomes: exactly one of these ends every started attempt. */
+/*
+ * Scan attempts: upstream_started when one is handed to curl, then exactly
+ * one of upstream_ok (it answered, latency in ms) or upstream_fail (it did
+ * not; returns 1 if this error made it dead).  The loop never abandons an
+ * attempt: every started one ends in a transfer result.
+ */
 void		 upstream_started(struct upstream *, double now);
 void		 upstream_ok(struct upstream *, double now, double latency_ms);
-/* upstream_fail - returns 1 if this error made the upstream dead. */
 int		 upstream_fail(struct upstream *, double now);
-/* upstream_release - neither: the attempt was abandoned (shutdown). */
-void		 upstream_release(struct upstream *);
 
-/* Active checks. */
+/* Active checks: an answered ping revives; a failed one is an error. */
 void		 upstream_ping_ok(struct upstream *, double now);
 int		 upstream_ping_fail(struct upstream *, double now);
 

@@ -67,6 +67,7 @@ rspamd_start() {
 	    -e "s/@PROXY_PORT@/$T_RSPAMD_PROXY_PORT/g" \
 	    -e "s/@NORMAL_COUNT@/${2:-1}/g" -e "s/@PROXY_COUNT@/${3:-1}/g" \
 	    "$T_TOP/tests/rspamd/rspamd.conf" > "$rs/local/rspamd.conf"
+	echo "$T_RSPAMD_PORT" > "$rs/local/instance"
 	chown -R _rspamd:_rspamd "$rs"
 	rspamd -u _rspamd -g _rspamd -c "$rs/local/rspamd.conf" \
 	    --var CONFDIR=/etc/rspamd --var LOCAL_CONFDIR="$rs/local" \

@@ -3,6 +3,17 @@
 -- apply comes from Rspamd itself, not from a fake.
 local hash = require "rspamd_cryptobox_hash"
 
+-- Which instance this is (tests/lib.sh writes it at start), so that a
+-- test of the balancer sees which scanner answered.
+local instance = 'unknown'
+do
+  local f = io.open(rspamd_paths['LOCAL_CONFDIR'] .. '/instance')
+  if f then
+    instance = f:read('*l') or instance
+    f:close()
+  end
+end
+
 local actions = {
   ['soft reject'] = 'Soft rejected by test rule',
   ['greylist'] = 'Greylisted by test rule',
@@ -18,7 +29,11 @@ rspamd_config:register_symbol({
       task:set_pre_result(act, actions[act], 'scanmilter_test')
     end
     local m = task:get_header('X-Test-Milter')
-    if m == 'headers' then
+    if m == 'whoami' then
+      task:set_milter_reply({
+        add_headers = { ['X-Test-Scanner'] = instance },
+      })
+    elseif m == 'headers' then
       task:set_milter_reply({
         add_headers = {
           ['X-Top'] = { value = 'inserted at 0', order = 0 },

@@ -20,8 +20,11 @@ end
 
 -- open - start scanmilter on the case's config, connect, negotiate with
 -- libmilter's defaults and announce a client from 127.0.0.2.
+-- (With -D nostart=1 the filter is already running: only connect.)
 function open()
-  mt.startfilter(bin, "-f", "-c", conf)
+  if nostart == nil then
+    mt.startfilter(bin, "-f", "-c", conf)
+  end
   mt.set_timeout(30)
   local conn = mt.connect("inet:" .. port .. "@127.0.0.1", 100, 0.1)
   check(conn ~= nil, "connect to scanmilter on port " .. port)

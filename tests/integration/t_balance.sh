@@ -1,0 +1,129 @@
+#!/bin/bash
+# t_balance.sh - the balancer against real scanners.  Three Rspamd
+# instances (the suite's, and two started here) in one round-robin group
+# weighted 3:2:1:
+#   1. 300 messages split 150/100/50 (smooth weighted round robin is exact
+#      over whole cycles; 2% slack);
+#   2. the third instance is killed: messages keep being accepted by the
+#      other two, the dead one gets at most max_errors attempts, then none;
+#   3. it is started again: an answered /ping revives it and it gets
+#      traffic again;
+#   4. a group of the real Rspamd and four faulty upstreams (refusing,
+#      hanging, garbage, reset mid-reply, 500): 40 messages, clean and
+#      GTUBE in turn, all answered right.
+set -u
+. "$T_TOP/tests/lib.sh"
+d="$T_TMP/balance"
+mkdir -p "$d"
+A=$T_RSPAMD_PORT B=$((T_RSPAMD_PORT + 100)) C=$((T_RSPAMD_PORT + 200))
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+okay() { echo "ok: $*"; }
+
+start_instance() {	# start_instance PORT DIR
+	T_RSPAMD_PORT=$1 T_RSPAMD_CTL_PORT=$(($1 + 1)) \
+	    T_RSPAMD_PROXY_PORT=$(($1 + 2)) rspamd_start "$2"
+}
+stop_all() {
+	rspamd_stop "$d/rs-b"
+	rspamd_stop "$d/rs-c"
+	t_cleanup
+}
+trap stop_all EXIT
+
+start_instance "$B" "$d/rs-b" & pb=$!
+start_instance "$C" "$d/rs-c" & pc=$!
+wait "$pb" || { echo "second Rspamd did not start"; exit 1; }
+wait "$pc" || { echo "third Rspamd did not start"; exit 1; }
+
+cat > "$d/rr.conf" <<CF
+milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
+log: { target = "stderr"; level = "info"; };
+scan: { timeout = 10; stats_interval = 0; };
+upstreams: {
+  default: {
+    hosts = "round-robin:127.0.0.1:$A:3,127.0.0.1:$B:2,127.0.0.1:$C:1";
+    timeout = 5; connect_timeout = 1; max_retries = 2;
+    max_errors = 3; error_time = 30; revive_time = 300;
+    check_interval = 1;
+  };
+};
+CF
+"$T_BIN" -f -c "$d/rr.conf" 2>"$d/log" &
+T_PIDS="$T_PIDS $!"
+mpid=$!
+t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+
+count() {	# count N TAG ALLOW -> "PORT COUNT" lines on stdout
+	miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
+	    -D n="$1" -D tag="$2" -D allow="$3" \
+	    -s "$T_TOP/tests/integration/balance/count.lua" |
+	    sed -n 's/^scanner \([0-9]*\) \([0-9]*\)$/\1 \2/p'
+	return "${PIPESTATUS[0]}"
+}
+got() { awk -v p="$1" '$1 == p { print $2 }' "$2"; }
+
+# 1. weights
+count 300 5W "" > "$d/c1" || fail "weights: a message was not accepted"
+na=$(got "$A" "$d/c1"); nb=$(got "$B" "$d/c1"); nc=$(got "$C" "$d/c1")
+echo "3:2:1 over 300 messages: $A=${na:-0} $B=${nb:-0} $C=${nc:-0}"
+within() { [ "${1:-0}" -ge "$2" ] && [ "${1:-0}" -le "$3" ]; }
+within "$na" 147 153 && within "$nb" 98 102 && within "$nc" 49 51 &&
+    okay "weights honoured" || fail "weights not honoured"
+
+# 2. kill C
+rspamd_stop "$d/rs-c"
+count 60 5K "$A,$B" > "$d/c2" || fail "with $C killed: a message was lost or went to $C"
+sleep 2	# let the 1 s checks run too
+n=$(grep -c "upstream 127.0.0.1:$C: .*retrying" "$d/log")
+[ "$n" -le 3 ] && okay "killed upstream tried $n times (max_errors 3), then not" ||
+    fail "killed upstream tried $n times"
+grep -q "upstream 127.0.0.1:$C: marked dead" "$d/log" &&
+    okay "marked dead in the log" || fail "no 'marked dead' line"
+kill -USR2 "$mpid"; sleep 1.5
+grep -E "upstream 127.0.0.1:$C \(group default\): dead" "$d/log" >/dev/null &&
+    okay "SIGUSR2 counters show it dead" || fail "SIGUSR2 counters: $(grep "$C (group" "$d/log")"
+
+# 3. revive C
+start_instance "$C" "$d/rs-c" || fail "third Rspamd did not restart"
+for _ in $(seq 100); do
+	grep -q "upstream 127.0.0.1:$C: answers /ping again" "$d/log" && break
+	sleep 0.1
+done
+grep -q "upstream 127.0.0.1:$C: answers /ping again" "$d/log" &&
+    okay "revived by /ping" || fail "not revived"
+count 60 5R "" > "$d/c3" || fail "after revival: a message was not accepted"
+nc=$(got "$C" "$d/c3")
+within "$nc" 8 12 && okay "revived upstream gets its share again ($nc of 60)" ||
+    fail "revived upstream got ${nc:-0} of 60"
+kill -TERM "$mpid"; wait "$mpid"
+
+# 4. faults
+F=$T_FAKE_PORT
+cat > "$d/faults.conf" <<CF
+milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
+log: { target = "stderr"; level = "info"; };
+scan: { timeout = 15; stats_interval = 0; };
+upstreams: {
+  default: {
+    hosts = "round-robin:127.0.0.1:$A,127.0.0.1:9,127.0.0.1:$F,127.0.0.1:$((F + 1)),127.0.0.1:$((F + 2)),127.0.0.1:$((F + 3))";
+    timeout = 1; connect_timeout = 1; max_retries = 5;
+    max_errors = 1000; check_interval = 0;
+  };
+};
+CF
+t_port_free "$T_MILTER_PORT" 10
+"$T_BIN" -f -c "$d/faults.conf" 2>"$d/log2" &
+T_PIDS="$T_PIDS $!"
+t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
+    -D n=40 -s "$T_TOP/tests/integration/balance/faults.lua" &&
+    okay "40 messages right across refused, hanging, garbage, reset, 500" ||
+    fail "a message was answered wrongly across the faults"
+for why in "Couldn't connect" "timed out" "not a JSON object" "HTTP status 500" \
+    "Recv failure\|transfer closed\|reset"; do
+	grep -q "$why" "$d/log2" && okay "seen and retried: $why" ||
+	    fail "fault not exercised: $why"
+done
+[ "$fails" -eq 0 ] || { echo "--- log"; tail -40 "$d/log"; echo "--- log2"; tail -20 "$d/log2"; }
+[ "$fails" -eq 0 ]
