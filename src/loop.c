@@ -30,6 +30,12 @@
 
 #define POLL_MAX_MS	1000
 #define PING_REPLY_MAX	256
+/*
+ * Idle keep-alive connections kept to the scanners.  libcurl's default is
+ * four per easy handle currently added, and ours come and go with each
+ * attempt, so under load the cache would shrink and reconnect.
+ */
+#define MAX_IDLE_CONNS	512
 
 /* One HTTP request to one upstream: a scan attempt, or a ping (job NULL). */
 struct attempt {
@@ -714,6 +720,7 @@ scan_loop_start(int max_queue)
 	L.max_queue = max_queue;
 	if ((L.multi = curl_multi_init()) == NULL)
 		return -1;
+	curl_multi_setopt(L.multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNS);
 	L.running = 1;
 	if (pthread_create(&L.thread, NULL, loop_main, NULL) != 0) {
 		L.running = 0;

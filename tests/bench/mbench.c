@@ -385,11 +385,12 @@ static size_t
 sink(char *p, size_t s, size_t n, void *arg)
 {
 	struct obuf *o = arg;
+	size_t k = s * n;
 
-	(void)p;
-	o->len += s * n;
-	if (o->len < 2048 && o->d != NULL)
-		memcpy(o->d + o->len - s * n, p, s * n);
+	/* Keep the first 2047 bytes: "action" comes first in the reply. */
+	if (o->len < 2047)
+		memcpy(o->d + o->len, p, k < 2047 - o->len ? k : 2047 - o->len);
+	o->len += k;
 	return s * n;
 }
 
@@ -399,7 +400,7 @@ http_message(CURL *e, const struct msgfile *m, int no)
 	char url[300], qid[64];
 	struct curl_slist *h = NULL;
 	struct obuf reply = { NULL, 0, 0 };
-	char buf[2048 + 65536];
+	char buf[2048];
 	long code = 0;
 	CURLcode rc;
 
