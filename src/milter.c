@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +511,37 @@ milter_socket_path(const char *spec)
 	return NULL;
 }
 
+/*
+ * listener_nodelay - TCP_NODELAY on libmilter's listening socket, which
+ * accepted connections inherit (Linux).  libmilter writes every reply
+ * packet on its own (each header change, then the final answer); with
+ * Nagle's algorithm the second waits for the MTA to acknowledge the first,
+ * and the MTA, with nothing to send, delays that ACK: 40 ms per message.
+ * libmilter does not hand out its socket, so find the one listening
+ * TCP socket among our descriptors (there is no other at this point).
+ */
+static void
+listener_nodelay(void)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	for (int fd = 0; fd < (max > 0 && max < 65536 ? max : 1024); fd++) {
+		int on = 0, dom = 0, one = 1;
+		socklen_t len = sizeof(on);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+		    !on)
+			continue;
+		len = sizeof(dom);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == -1 ||
+		    (dom != AF_INET && dom != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) == -1)
+			log_warn("TCP_NODELAY on the milter socket");
+	}
+}
+
 int
 milter_setup(const struct config *cfg)
 {
@@ -533,6 +566,7 @@ milter_setup(const struct config *cfg)
 		    "permission?)", cfg->socket);
 		return -1;
 	}
+	listener_nodelay();
 	return 0;
 }
 

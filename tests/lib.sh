@@ -103,7 +103,6 @@ rspamd_stop() {
 		i=$((i + 1))
 	done
 	kill -KILL "$pid" 2>/dev/null
-	pkill -KILL -f "rspamd.*$1/local" 2>/dev/null
 	return 0
 }
 
