@@ -138,3 +138,66 @@ t_cleanup() {
 	done
 	T_PIDS=""
 }
+
+# postfix_setup DIR - a throwaway Postfix under DIR: config, queue, data
+# and log there, loopback only, services run unchrooted.  Reads from
+# standard input the instance's own main.cf lines (delivery, milters) and
+# then, after a line "--", its smtpd lines for master.cf.  Start it with
+# "postfix -c DIR/etc start", stop with "... stop".
+postfix_setup() {
+	pf=$1
+	rm -rf "$pf"
+	mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+	chown postfix:postfix "$pf/data"
+	cat > "$pf/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+smtpd_recipient_restrictions = permit_mynetworks, reject
+milter_default_action = tempfail
+milter_protocol = 6
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+CF
+	: > "$pf/etc/master.cf"
+	f="$pf/etc/main.cf"
+	while IFS= read -r line; do
+		if [ "$line" = "--" ]; then
+			f="$pf/etc/master.cf"
+			continue
+		fi
+		printf '%s\n' "$line" >> "$f"
+	done
+	cat >> "$pf/etc/master.cf" <<CF
+pickup    unix  n - n 60   1 pickup
+cleanup   unix  n - n -    0 cleanup
+qmgr      unix  n - n 300  1 qmgr
+rewrite   unix  - - n -    - trivial-rewrite
+bounce    unix  - - n -    0 bounce
+defer     unix  - - n -    0 bounce
+trace     unix  - - n -    0 bounce
+verify    unix  - - n -    1 verify
+flush     unix  n - n 1000 0 flush
+proxymap  unix  - - n -    - proxymap
+smtp      unix  - - n -    - smtp
+relay     unix  - - n -    - smtp
+error     unix  - - n -    - error
+retry     unix  - - n -    - error
+discard   unix  - - n -    - discard
+local     unix  - n n -    - local
+virtual   unix  - n n -    - virtual
+lmtp      unix  - - n -    - lmtp
+anvil     unix  - - n -    1 anvil
+scache    unix  - - n -    1 scache
+showq     unix  n - n -    - showq
+postlog   unix-dgram n - n - 1 postlogd
+CF
+}

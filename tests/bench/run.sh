@@ -91,50 +91,17 @@ done
 
 # Through Postfix: one instance, one smtpd per milter, discard delivery.
 pf="$T_TMP/postfix"
-mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
-chown postfix:postfix "$pf/data"
-cat > "$pf/etc/main.cf" <<CF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-mail_owner = postfix
-setgid_group = postdrop
+postfix_setup "$pf" <<CF
 myhostname = mx.bench.example
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
 relay_domains = bench.example
 relay_transport = discard
 default_transport = discard
-smtpd_recipient_restrictions = permit_mynetworks, reject
-milter_default_action = tempfail
-milter_protocol = 6
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
 default_process_limit = 200
 smtpd_client_connection_count_limit = 0
 smtpd_client_message_rate_limit = 0
-CF
-cat > "$pf/etc/master.cf" <<CF
+--
 127.0.0.1:$T_SMTP_PORT inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$T_MILTER_PORT
 127.0.0.1:$((T_SMTP_PORT + 1)) inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$T_RSPAMD_PROXY_PORT
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-proxymap  unix  - - n -    - proxymap
-discard   unix  - - n -    - discard
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-showq     unix  n - n -    - showq
-postlog   unix-dgram n - n - 1 postlogd
 CF
 if postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
 	"$MB" -m smtp -a "127.0.0.1:$T_SMTP_PORT" -c 4 -n 40 $corpus >/dev/null

@@ -12,28 +12,10 @@
 set -u
 . "$T_TOP/tests/lib.sh"
 pf="$T_TMP/postfix"
-rm -rf "$pf"
-mkdir -p "$pf/etc" "$pf/mail" "$pf/data" "$pf/queue"
-chown nobody:nogroup "$pf/mail"
-chown postfix:postfix "$pf/data"
-
-cat > "$pf/etc/main.cf" <<CF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-mail_owner = postfix
-setgid_group = postdrop
+postfix_setup "$pf" <<CF
 myhostname = mx.test.example
 mydomain = test.example
-myorigin = \$myhostname
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
 relay_domains =
-alias_maps =
-alias_database =
-smtpd_recipient_restrictions = permit_mynetworks, reject
 virtual_mailbox_domains = test.example
 virtual_mailbox_base = $pf/mail
 virtual_mailbox_maps = static:inbox/
@@ -41,37 +23,12 @@ virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
 smtpd_milters = inet:127.0.0.1:$T_MILTER_PORT
-milter_default_action = tempfail
-milter_protocol = 6
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
 smtpd_banner = \$myhostname ESMTP test
-CF
-cat > "$pf/etc/master.cf" <<CF
+--
 127.0.0.1:$T_SMTP_PORT inet n - n - - smtpd
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000 0 flush
-proxymap  unix  - - n -    - proxymap
-smtp      unix  - - n -    - smtp
-relay     unix  - - n -    - smtp
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-local     unix  - n n -    - local
-virtual   unix  - n n -    - virtual
-lmtp      unix  - - n -    - lmtp
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-showq     unix  n - n -    - showq
-postlog   unix-dgram n - n - 1 postlogd
 CF
+mkdir -p "$pf/mail"
+chown nobody:nogroup "$pf/mail"
 
 stop_all() {
 	postfix -c "$pf/etc" stop >/dev/null 2>&1
