@@ -36,6 +36,8 @@
  * attempt, so under load the cache would shrink and reconnect.
  */
 #define MAX_IDLE_CONNS	512
+/* Easy handles kept for reuse: each new one costs several allocations. */
+#define EASY_POOL	64
 
 /* One HTTP request to one upstream: a scan attempt, or a ping (job NULL). */
 struct attempt {
@@ -74,6 +76,8 @@ static struct {
 	pthread_t	 thread;
 	atomic_int	 dump;		/* SIGUSR2: log the counters */
 	/* loop only */
+	CURL		*pool[EASY_POOL];
+	int		 npool;
 	LIST_HEAD(, lgroup) groups;
 	LIST_HEAD(, attempt) pings;
 	double		 next_sync;
@@ -293,7 +297,26 @@ easy_common(struct attempt *a, const char *path, long timeout_ms,
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "scanmilter/" SCANMILTER_VERSION);
 }
 
-/* attempt_new - an attempt on u with a fresh easy handle; NULL if none. */
+/* easy_get - a clean easy handle, from the pool if it has one. */
+static CURL *
+easy_get(void)
+{
+	return L.npool > 0 ? L.pool[--L.npool] : curl_easy_init();
+}
+
+/* easy_put - back to the pool with its options reset, or freed. */
+static void
+easy_put(CURL *e)
+{
+	if (L.npool < EASY_POOL) {
+		curl_easy_reset(e);
+		L.pool[L.npool++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
+
+/* attempt_new - an attempt on u with a clean easy handle; NULL if none. */
 static struct attempt *
 attempt_new(struct scan_job *j, struct upstream *u)
 {
@@ -303,7 +326,7 @@ attempt_new(struct scan_job *j, struct upstream *u)
 	a->u = u;
 	a->started = now_s();
 	buf_init(&a->ping_reply, PING_REPLY_MAX);
-	if ((a->easy = curl_easy_init()) == NULL) {
+	if ((a->easy = easy_get()) == NULL) {
 		free(a);
 		return NULL;
 	}
@@ -315,7 +338,7 @@ static void
 attempt_free(struct attempt *a)
 {
 	curl_multi_remove_handle(L.multi, a->easy);
-	curl_easy_cleanup(a->easy);
+	easy_put(a->easy);
 	curl_slist_free_all(a->hdrs);
 	buf_free(&a->ping_reply);
 	free(a);
@@ -705,6 +728,8 @@ loop_main(void *arg)
 		curl_multi_poll(L.multi, NULL, 0, POLL_MAX_MS, NULL);
 	}
 	drop_pings();
+	while (L.npool > 0)
+		curl_easy_cleanup(L.pool[--L.npool]);
 	while (!LIST_EMPTY(&L.groups))
 		lgroup_free(LIST_FIRST(&L.groups));
 	upstream_registry_clear();

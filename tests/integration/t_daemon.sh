@@ -3,8 +3,9 @@
 #   - unix socket created with milter.umask, handed to daemon.user, and the
 #     process runs as that user after opening it;
 #   - pidfile written and removed at exit; without -f it detaches;
-#   - SIGUSR1 reloads: a good file is taken, a bad one refused (logged, the
-#     running config stays, the daemon keeps answering);
+#   - SIGUSR1 reloads: a bad file is refused (logged, the running config
+#     stays, the daemon keeps answering); a good one is taken, new
+#     upstreams included (the dead scanner is replaced by the real one);
 #   - a message that cannot be scanned gets exactly one log line, with its
 #     queue id, and SIGTERM ends the process cleanly.
 set -u
@@ -17,16 +18,16 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 okay() { echo "ok: $*"; }
 
-write_conf() {	# write_conf FILE TIMEOUT
+write_conf() {	# write_conf FILE TIMEOUT HOSTS
 	cat > "$1" <<CF
 milter: { socket = "unix:$d/run/scanmilter.sock"; umask = "0007"; };
 daemon: { user = "nobody"; pidfile = "$d/run/scanmilter.pid"; };
 log: { target = "stderr"; level = "info"; };
 scan: { timeout = $2; };
-upstreams: { default: { hosts = "127.0.0.1:9"; max_retries = 0; }; };
+upstreams: { default: { hosts = "$3"; max_retries = 0; }; };
 CF
 }
-write_conf "$d/a.conf" 5
+write_conf "$d/a.conf" 5 127.0.0.1:9
 
 # Detached start: the command returns, the daemon lives on.
 "$T_BIN" -c "$d/a.conf" || fail "detached start exited non-zero"
@@ -67,13 +68,13 @@ mt.header(conn, "Subject", "x")
 mt.eoh(conn)
 mt.bodystring(conn, "hello\r\n")
 mt.eom(conn)
-if mt.getreply(conn) ~= SMFIR_REPLYCODE then
-  mt.echo("reply " .. tostring(mt.getreply(conn)))
-  error("not a tempfail")
+if mt.getreply(conn) ~= (want == "accept" and SMFIR_ACCEPT or SMFIR_REPLYCODE) then
+  mt.echo("reply " .. tostring(mt.getreply(conn)) .. ", want " .. want)
+  error("unexpected reply")
 end
 mt.disconnect(conn)
 LUA
-miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID1 -s "$d/msg.lua" ||
+miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID1 -D want=tempfail -s "$d/msg.lua" ||
     fail "scanner down: not answered with a reply code"
 n=$(grep -c '7QUEUEID1' "$d/log")
 [ "$n" = 1 ] && okay "one log line for the failed message" ||
@@ -89,12 +90,14 @@ grep -q "reload refused, keeping the running config: $d/a.conf:1: syntax error" 
     okay "bad reload refused with file:line" || fail "bad reload not reported"
 kill -0 "$pid" 2>/dev/null && okay "still running after a bad reload" ||
     fail "died on a bad reload"
-write_conf "$d/a.conf" 7
+write_conf "$d/a.conf" 7 "127.0.0.1:$T_RSPAMD_PORT"
 kill -USR1 "$pid"; sleep 1
 grep -q "configuration reloaded from $d/a.conf" "$d/log" &&
     okay "good reload taken" || fail "good reload not reported"
-miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID2 -s "$d/msg.lua" ||
-    fail "no answer after reload"
+miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID2 -D want=accept -s "$d/msg.lua" &&
+    okay "after the reload the new upstream scans" ||
+    fail "the reloaded upstreams are not used"
+grep -q "7QUEUEID2: accept" "$d/log" || fail "no accept line for 7QUEUEID2"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
