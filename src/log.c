@@ -93,13 +93,18 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	if (log_syslog) {
 		syslog(level_prio[level], "%s", line);
 	} else {
+		/* The date part changes once a second: format it once. */
+		static _Thread_local time_t last = -1;
+		static _Thread_local char stamp[32];
 		struct timespec ts;
 		struct tm tm;
-		char stamp[32];
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (ts.tv_sec != last) {
+			localtime_r(&ts.tv_sec, &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+			last = ts.tv_sec;
+		}
 		fprintf(stderr, "%s.%03ld scanmilter[%s]: %s\n", stamp,
 		    ts.tv_nsec / 1000000L, level_names[level], line);
 	}

@@ -89,27 +89,52 @@ reply(const struct conn *c, unsigned long nr_flag)
 	    SMFIS_CONTINUE;
 }
 
-/* capture_macros - store every macro we use that the MTA has sent. */
+/*
+ * note_qid - the message's queue id, once a macro has it.  MTAs differ in
+ * when they know it (Postfix often only at end of headers), so every step
+ * from MAIL on looks until it is found; it goes to the log prefix and to
+ * the message's macros, from which the request's Queue-Id is made.
+ */
 static void
-capture_macros(SMFICTX *ctx, struct conn *c)
+note_qid(SMFICTX *ctx, struct conn *c)
 {
-	struct kvlist *kv = c->msg != NULL ? &c->msg->macros : &c->macros;
+	static const char *const names[] = { "i", "{i}" };
 
-	for (size_t i = 0; rspamd_macro_names[i] != NULL; i++) {
-		const char *v = smfi_getsymval(ctx,
-		    (char *)rspamd_macro_names[i]);
+	if (c->msg == NULL || c->msg->qid != NULL)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		const char *qid = smfi_getsymval(ctx, (char *)names[i]);
 
-		if (v != NULL)
-			kv_set(kv, rspamd_macro_names[i], v);
-	}
-	if (c->msg != NULL && c->msg->qid == NULL) {
-		const char *qid = kv_get(kv, "i");
-
-		if (qid == NULL)
-			qid = kv_get(kv, "{i}");
-		if (qid != NULL && *qid != '\0')
+		if (qid != NULL && *qid != '\0') {
 			c->msg->qid = xstrdup(qid);
+			kv_set(&c->msg->macros, names[i], qid);
+			return;
+		}
 	}
+}
+
+/*
+ * capture_macros - store the macros the MTA sends at this step: the
+ * connection's at connect and HELO (again after STARTTLS), the message's
+ * at MAIL and RCPT.  Each step asks only for its own (rspamd_macros), not
+ * for all of them every time.
+ */
+static void
+capture_macros(SMFICTX *ctx, struct conn *c, enum macro_stage stage)
+{
+	struct kvlist *kv = stage >= MACRO_MAIL && c->msg != NULL ?
+	    &c->msg->macros : &c->macros;
+
+	for (const struct rspamd_macro *m = rspamd_macros; m->name != NULL;
+	    m++) {
+		const char *v;
+
+		if (m->stage != stage)
+			continue;
+		if ((v = smfi_getsymval(ctx, (char *)m->name)) != NULL)
+			kv_set(kv, m->name, v);
+	}
+	note_qid(ctx, c);
 }
 
 static sfsistat
@@ -171,7 +196,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	free(c->addr);
 	c->hostname = xstrdup(hostname != NULL ? hostname : "unknown");
 	c->addr = addr_text(hostaddr);
-	capture_macros(ctx, c);
+	capture_macros(ctx, c, MACRO_CONNECT);
 	return reply(c, SMFIP_NR_CONN);
 }
 
@@ -184,7 +209,7 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 		return SMFIS_TEMPFAIL;
 	free(c->helo);
 	c->helo = xstrdup(helo != NULL ? helo : "");
-	capture_macros(ctx, c);
+	capture_macros(ctx, c, MACRO_HELO);
 	return reply(c, SMFIP_NR_HELO);
 }
 
@@ -196,7 +221,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	session_msg_begin(c, argv[0] != NULL ? argv[0] : "<>");
-	capture_macros(ctx, c);
+	capture_macros(ctx, c, MACRO_MAIL);
 	return reply(c, SMFIP_NR_MAIL);
 }
 
@@ -209,7 +234,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	if (argv[0] != NULL)
 		session_add_rcpt(c, argv[0]);
-	capture_macros(ctx, c);
+	capture_macros(ctx, c, MACRO_RCPT);
 	return reply(c, SMFIP_NR_RCPT);
 }
 
@@ -231,7 +256,7 @@ mlfi_eoh(SMFICTX *ctx)
 
 	if (c == NULL || c->msg == NULL)
 		return SMFIS_TEMPFAIL;
-	capture_macros(ctx, c);
+	note_qid(ctx, c);
 	return reply(c, SMFIP_NR_EOH);
 }
 
@@ -452,7 +477,7 @@ mlfi_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	}
 	memset(&r, 0, sizeof(r));
-	capture_macros(ctx, c);
+	note_qid(ctx, c);
 	if (c->msg->state == MSG_OK && session_finish_head(c) == 0) {
 		scan_message(ctx, c, &r, &p);
 	} else {

@@ -62,10 +62,15 @@ static const struct macro_map {
 	{ RSPAMD_HDR_TLS_ISSUER,	{ "{cert_issuer}", NULL } },
 };
 
-const char *const rspamd_macro_names[] = {
-	"{i}", "i", "{daemon_name}", "{j}", "j", "{auth_authen}", "{v}", "v",
-	"{rcpt_mailer}", "{tls_version}", "{cipher}", "{cert_issuer}",
-	"{client_addr}", "{client_name}", NULL
+const struct rspamd_macro rspamd_macros[] = {
+	{ "{daemon_name}", MACRO_CONNECT }, { "{j}", MACRO_CONNECT },
+	{ "j", MACRO_CONNECT }, { "{v}", MACRO_CONNECT }, { "v", MACRO_CONNECT },
+	{ "{client_addr}", MACRO_CONNECT }, { "{client_name}", MACRO_CONNECT },
+	{ "{tls_version}", MACRO_HELO }, { "{cipher}", MACRO_HELO },
+	{ "{cert_issuer}", MACRO_HELO },
+	{ "{i}", MACRO_MAIL }, { "i", MACRO_MAIL }, { "{auth_authen}", MACRO_MAIL },
+	{ "{rcpt_mailer}", MACRO_RCPT },
+	{ NULL, MACRO_CONNECT }
 };
 
 /* add_clean - "Name: value" with control bytes as '?' and length capped. */

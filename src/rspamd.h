@@ -53,10 +53,23 @@ void	strlist_free(struct strlist *);
  */
 void	rspamd_request_headers(const struct conn *c, struct strlist *out);
 
+/* The protocol step at which MTAs send a macro (Postfix's defaults). */
+enum macro_stage {
+	MACRO_CONNECT,
+	MACRO_HELO,
+	MACRO_MAIL,
+	MACRO_RCPT
+};
+
 /*
- * rspamd_macro_names - NULL-terminated list of every milter macro the
- * request may use, for the milter layer to collect at each stage.
+ * rspamd_macros - every milter macro the request may use, with the step
+ * at which it arrives, for the milter layer to collect there; ends with a
+ * NULL name.
  */
-extern const char *const rspamd_macro_names[];
+struct rspamd_macro {
+	const char	*name;
+	enum macro_stage stage;
+};
+extern const struct rspamd_macro rspamd_macros[];
 
 #endif

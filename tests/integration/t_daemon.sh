@@ -53,28 +53,12 @@ fi
 "$T_BIN" -f -c "$d/a.conf" 2>"$d/log" &
 pid=$!
 for _ in $(seq 50); do [ -S "$d/run/scanmilter.sock" ] && break; sleep 0.1; done
-cat > "$d/msg.lua" <<'LUA'
-conn = mt.connect("unix:" .. sock, 50, 0.1)
-if conn == nil then error("connect") end
-mt.negotiate(conn, nil, nil, nil)
-mt.conninfo(conn, "client.example.net", "127.0.0.2")
--- HELO before the MAIL macros: libmilter drops macros of later stages
--- when an earlier command arrives.
-mt.helo(conn, "client.example.net")
-mt.macro(conn, SMFIC_MAIL, "i", qid)
-mt.mailfrom(conn, "<a@example.org>")
-mt.rcptto(conn, "<b@example.org>")
-mt.header(conn, "Subject", "x")
-mt.eoh(conn)
-mt.bodystring(conn, "hello\r\n")
-mt.eom(conn)
-if mt.getreply(conn) ~= (want == "accept" and SMFIR_ACCEPT or SMFIR_REPLYCODE) then
-  mt.echo("reply " .. tostring(mt.getreply(conn)) .. ", want " .. want)
-  error("unexpected reply")
-end
-mt.disconnect(conn)
-LUA
-miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID1 -D want=tempfail -s "$d/msg.lua" ||
+once() {	# once QID WANT - one message through the daemon
+	miltertest -D mtdir="$T_TOP/tests/integration/mt" -D qid="$1" \
+	    -D want="$2" -D sock="unix:$d/run/scanmilter.sock" \
+	    -s "$T_TOP/tests/integration/mt/once.lua"
+}
+once 7QUEUEID1 tempfail ||
     fail "scanner down: not answered with a reply code"
 n=$(grep -c '7QUEUEID1' "$d/log")
 [ "$n" = 1 ] && okay "one log line for the failed message" ||
@@ -94,7 +78,7 @@ write_conf "$d/a.conf" 7 "127.0.0.1:$T_RSPAMD_PORT"
 kill -USR1 "$pid"; sleep 1
 grep -q "configuration reloaded from $d/a.conf" "$d/log" &&
     okay "good reload taken" || fail "good reload not reported"
-miltertest -D sock="$d/run/scanmilter.sock" -D qid=7QUEUEID2 -D want=accept -s "$d/msg.lua" &&
+once 7QUEUEID2 accept &&
     okay "after the reload the new upstream scans" ||
     fail "the reloaded upstreams are not used"
 grep -q "7QUEUEID2: accept" "$d/log" || fail "no accept line for 7QUEUEID2"

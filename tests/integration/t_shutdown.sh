@@ -9,28 +9,9 @@ mkdir -p "$d"
 "$T_BIN" -f -c "$T_TMP/conf/slow_drain.conf" 2>"$d/log" &
 pid=$!
 t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
-cat > "$d/msg.lua" <<'LUA'
-conn = mt.connect("inet:" .. port .. "@127.0.0.1", 50, 0.1)
-if conn == nil then error("connect") end
-mt.set_timeout(30)
-mt.negotiate(conn, nil, nil, nil)
-mt.conninfo(conn, "client.example.net", "127.0.0.2")
-mt.helo(conn, "client.example.net")
-mt.macro(conn, SMFIC_MAIL, "i", "8SHUTDOWN1")
-mt.mailfrom(conn, "<a@example.org>")
-mt.rcptto(conn, "<b@example.org>")
-mt.header(conn, "Subject", "x")
-mt.eoh(conn)
-mt.bodystring(conn, "hello\r\n")
-mt.eom(conn)
-if mt.getreply(conn) ~= SMFIR_REPLYCODE or
-   not mt.eom_check(conn, MT_SMTPREPLY, "451", "4.7.1",
-       "Message scanning temporarily unavailable, try again later") then
-  mt.echo("reply " .. tostring(mt.getreply(conn)))
-  error("no tempfail for the message in flight")
-end
-LUA
-miltertest -D port="$T_MILTER_PORT" -s "$d/msg.lua" > "$d/mt.log" 2>&1 &
+miltertest -D mtdir="$T_TOP/tests/integration/mt" -D qid=8SHUTDOWN1 \
+    -D want=tempfail -D sock="inet:$T_MILTER_PORT@127.0.0.1" \
+    -s "$T_TOP/tests/integration/mt/once.lua" > "$d/mt.log" 2>&1 &
 mtpid=$!
 # Wait until the scan is under way (the fake slow upstream logs it).
 for _ in $(seq 50); do

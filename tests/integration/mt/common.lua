@@ -20,14 +20,16 @@ end
 
 -- open - start scanmilter on the case's config, connect, negotiate with
 -- libmilter's defaults and announce a client from 127.0.0.2.
--- (With -D nostart=1 the filter is already running: only connect.)
+-- (With -D nostart=1 the filter is already running: only connect, to
+-- -D sock=SPEC if given, else to the port.)
 function open()
   if nostart == nil then
     mt.startfilter(bin, "-f", "-c", conf)
   end
   mt.set_timeout(30)
-  local conn = mt.connect("inet:" .. port .. "@127.0.0.1", 100, 0.1)
-  check(conn ~= nil, "connect to scanmilter on port " .. port)
+  local spec = sock or ("inet:" .. port .. "@127.0.0.1")
+  local conn = mt.connect(spec, 100, 0.1)
+  check(conn ~= nil, "connect to scanmilter at " .. spec)
   ok(mt.negotiate(conn, nil, nil, nil), "negotiate")
   check(mt.test_option(conn, SMFIP_HDR_LEADSPC),
         "scanmilter asks for SMFIP_HDR_LEADSPC")

@@ -1,0 +1,15 @@
+-- once.lua - one message to a scanmilter that is already running, for the
+-- shell cases.  -D: mtdir, sock (milter socket spec), qid, want: "accept",
+-- or "tempfail" (the default failure reply).
+nostart = 1
+dofile(mtdir .. "/common.lua")
+local conn = open()
+send(conn, { qid = qid, body = "hello\r\n" })
+if want == "accept" then
+  expect_reply(conn, SMFIR_ACCEPT, "message " .. qid)
+else
+  expect_reply(conn, SMFIR_REPLYCODE, "message " .. qid)
+  expect_smtp(conn, "451", "4.7.1",
+              "Message scanning temporarily unavailable, try again later")
+end
+mt.disconnect(conn)
