@@ -1,25 +1,36 @@
 /*
  * loop.c - the scan loop: one thread that owns the curl multi handle, every
  * easy handle and all upstream state (upstream.c).  Milter threads only
- * append to the submission queue and call curl_multi_wakeup(); nothing else
- * here is touched from another thread, so the balancer needs no locks.
+ * append to the submission queue and write an eventfd that wakes the loop;
+ * nothing else here is touched from another thread, so the balancer needs
+ * no locks.
  *
- * Each pass: bring the upstream groups in line with the live config, take
- * the whole submission queue and start an attempt per new job, start due
- * /ping checks, let curl work, collect finished transfers (a failed attempt
- * is retried on another live upstream while tries and time remain, else the
- * job completes), log counters when due, then sleep in curl_multi_poll()
- * until a socket, a curl timer, a wakeup or at most POLL_MAX_MS.
+ * I/O follows libcurl's socket interface: curl tells us which sockets it
+ * waits on (sock_cb) and when it next needs a timeout (timer_cb); epoll
+ * says which are ready, and only those transfers are stepped.  (Stepping
+ * every transfer on every pass, as curl_multi_perform does, cost more the
+ * more messages were in flight.)
+ *
+ * Each pass: wait in epoll until a socket, the curl timer, a wakeup or at
+ * most POLL_MAX_MS; hand ready sockets and due timeouts to curl; bring the
+ * upstream groups in line with the live config; start an attempt per newly
+ * submitted job and the due /ping checks; collect finished transfers (a
+ * failed attempt is retried on another live upstream while tries and time
+ * remain, else the job completes); log counters when due.
  *
  * This is the only file that includes <curl/curl.h>.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "config.h"
@@ -73,6 +84,9 @@ static struct {
 	int		 stopping;
 	int		 running;	/* thread started, multi valid */
 	CURLM		*multi;
+	int		 ep;		/* epoll: curl's sockets and wake */
+	int		 wake;		/* eventfd: milter threads -> loop */
+	double		 timer_due;	/* curl's next timeout, -1: none */
 	pthread_t	 thread;
 	atomic_int	 dump;		/* SIGUSR2: log the counters */
 	/* loop only */
@@ -84,6 +98,8 @@ static struct {
 	double		 next_stats;
 } L = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.ep = -1,
+	.wake = -1,
 };
 
 /* now_s - monotonic seconds. */
@@ -94,6 +110,16 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* loop_wake - make the loop's epoll_wait return (any thread, L.lock held). */
+static void
+loop_wake(void)
+{
+	uint64_t one = 1;
+
+	while (write(L.wake, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
 }
 
 int
@@ -107,8 +133,8 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 	} else {
 		STAILQ_INSERT_TAIL(&L.queue, j, entry);
 		L.queued++;
-		/* Under the lock: the multi handle cannot go away meanwhile. */
-		curl_multi_wakeup(L.multi);
+		/* Under the lock: the eventfd cannot go away meanwhile. */
+		loop_wake();
 		pthread_mutex_unlock(&L.lock);
 		return 0;
 	}
@@ -122,7 +148,7 @@ scan_loop_dump(void)
 	atomic_store(&L.dump, 1);
 	pthread_mutex_lock(&L.lock);
 	if (L.running)
-		curl_multi_wakeup(L.multi);
+		loop_wake();
 	pthread_mutex_unlock(&L.lock);
 }
 
@@ -700,11 +726,95 @@ drop_pings(void)
 	}
 }
 
+/* sock_cb - CURLMOPT_SOCKETFUNCTION: keep epoll in step with curl. */
+static int
+sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
+{
+	struct epoll_event ev = { 0 };
+
+	(void)e;
+	(void)arg;
+	if (what == CURL_POLL_REMOVE) {
+		/* curl removes before it closes; a closed one is gone anyway. */
+		epoll_ctl(L.ep, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(L.multi, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (known == NULL) {
+		if (epoll_ctl(L.ep, EPOLL_CTL_ADD, fd, &ev) == -1 &&
+		    errno == EEXIST)
+			epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
+		curl_multi_assign(L.multi, fd, &L);
+	} else {
+		epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
+	}
+	return 0;
+}
+
+/* timer_cb - CURLMOPT_TIMERFUNCTION: when curl next wants a timeout. */
+static int
+timer_cb(CURLM *m, long ms, void *arg)
+{
+	(void)m;
+	(void)arg;
+	L.timer_due = ms < 0 ? -1 : now_s() + (double)ms / 1000.0;
+	return 0;
+}
+
+/* wait_ms - how long epoll may sleep: curl's timer, at most POLL_MAX_MS. */
+static int
+wait_ms(void)
+{
+	double left;
+
+	if (L.timer_due < 0)
+		return POLL_MAX_MS;
+	left = (L.timer_due - now_s()) * 1000.0;
+	if (left <= 0)
+		return 0;
+	return left < POLL_MAX_MS ? (int)left + 1 : POLL_MAX_MS;
+}
+
+/* run_io - wait for readiness, then let curl act on what is ready. */
+static void
+run_io(void)
+{
+	struct epoll_event evs[64];
+	int running, n = epoll_wait(L.ep, evs, 64, wait_ms());
+
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd, how = 0;
+		uint64_t count;
+
+		if (fd == L.wake) {
+			while (read(L.wake, &count, sizeof(count)) == -1 &&
+			    errno == EINTR)
+				;
+			continue;
+		}
+		if (evs[i].events & EPOLLIN)
+			how |= CURL_CSELECT_IN;
+		if (evs[i].events & EPOLLOUT)
+			how |= CURL_CSELECT_OUT;
+		if (evs[i].events & (EPOLLERR | EPOLLHUP))
+			how |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(L.multi, fd, how, &running);
+	}
+	if (L.timer_due >= 0 && now_s() >= L.timer_due) {
+		L.timer_due = -1;
+		curl_multi_socket_action(L.multi, CURL_SOCKET_TIMEOUT, 0,
+		    &running);
+	}
+}
+
 /* loop_main - the thread. */
 static void *
 loop_main(void *arg)
 {
-	int running = 0, stopping = 0;
+	int stopping = 0;
 
 	(void)arg;
 	for (;;) {
@@ -721,11 +831,10 @@ loop_main(void *arg)
 		sync_groups(now);
 		start_new(stopping);
 		start_pings(now, stopping);
-		curl_multi_perform(L.multi, &running);
-		collect();
 		if (atomic_exchange(&L.dump, 0))
 			log_stats(now);
-		curl_multi_poll(L.multi, NULL, 0, POLL_MAX_MS, NULL);
+		run_io();
+		collect();
 	}
 	drop_pings();
 	while (L.npool > 0)
@@ -736,20 +845,45 @@ loop_main(void *arg)
 	return NULL;
 }
 
+/* loop_close - release what scan_loop_start made. */
+static void
+loop_close(void)
+{
+	if (L.multi != NULL)
+		curl_multi_cleanup(L.multi);
+	if (L.ep != -1)
+		close(L.ep);
+	if (L.wake != -1)
+		close(L.wake);
+	L.multi = NULL;
+	L.ep = L.wake = -1;
+}
+
 int
 scan_loop_start(int max_queue)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
+
 	STAILQ_INIT(&L.queue);
 	LIST_INIT(&L.groups);
 	LIST_INIT(&L.pings);
 	L.max_queue = max_queue;
-	if ((L.multi = curl_multi_init()) == NULL)
+	L.timer_due = -1;
+	if ((L.multi = curl_multi_init()) == NULL ||
+	    (L.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (L.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		loop_close();
 		return -1;
+	}
+	ev.data.fd = L.wake;
+	epoll_ctl(L.ep, EPOLL_CTL_ADD, L.wake, &ev);
 	curl_multi_setopt(L.multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNS);
+	curl_multi_setopt(L.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(L.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	L.running = 1;
 	if (pthread_create(&L.thread, NULL, loop_main, NULL) != 0) {
 		L.running = 0;
-		curl_multi_cleanup(L.multi);
+		loop_close();
 		return -1;
 	}
 	return 0;
@@ -764,13 +898,12 @@ scan_loop_stop(void)
 		return;
 	}
 	L.stopping = 1;
-	curl_multi_wakeup(L.multi);
+	loop_wake();
 	pthread_mutex_unlock(&L.lock);
 	pthread_join(L.thread, NULL);
 	pthread_mutex_lock(&L.lock);
 	L.running = 0;
-	curl_multi_cleanup(L.multi);
-	L.multi = NULL;
+	loop_close();
 	pthread_mutex_unlock(&L.lock);
 }
 
