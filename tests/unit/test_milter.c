@@ -1,0 +1,141 @@
+/*
+ * test_milter.c - plan -> smfi_* calls and the final answer, with libmilter
+ * replaced by recording fakes (defined here, they take precedence over the
+ * library's).  Above all: a change the MTA refuses must end in a tempfail,
+ * never in a message passed without it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../src/milter.c"
+
+static char calls[4096];
+static const char *refuse;	/* name of the smfi_ call that fails */
+
+/* record - append "name(args)" to calls; fail if it is the refused one. */
+static int
+record(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(calls);
+
+	snprintf(calls + n, sizeof(calls) - n, "%s%s(", n ? " " : "", name);
+	n = strlen(calls);
+	va_start(ap, fmt);
+	vsnprintf(calls + n, sizeof(calls) - n, fmt, ap);
+	va_end(ap);
+	strncat(calls, ")", sizeof(calls) - strlen(calls) - 1);
+	return refuse != NULL && strcmp(refuse, name) == 0 ? MI_FAILURE :
+	    MI_SUCCESS;
+}
+
+int smfi_addheader(SMFICTX *c, char *n, char *v)
+{ (void)c; return record("addheader", "%s,%s", n, v); }
+int smfi_insheader(SMFICTX *c, int i, char *n, char *v)
+{ (void)c; return record("insheader", "%d,%s,%s", i, n, v); }
+int smfi_chgheader(SMFICTX *c, char *n, int i, char *v)
+{ (void)c; return record("chgheader", "%s,%d,%s", n, i, v ? v : "NULL"); }
+int smfi_chgfrom(SMFICTX *c, char *f, char *a)
+{ (void)c; (void)a; return record("chgfrom", "%s", f); }
+int smfi_addrcpt(SMFICTX *c, char *r)
+{ (void)c; return record("addrcpt", "%s", r); }
+int smfi_delrcpt(SMFICTX *c, char *r)
+{ (void)c; return record("delrcpt", "%s", r); }
+int smfi_quarantine(SMFICTX *c, char *r)
+{ (void)c; return record("quarantine", "%s", r); }
+int smfi_setreply(SMFICTX *c, char *r, char *x, char *t)
+{ (void)c; return record("setreply", "%s,%s,%s", r, x ? x : "", t); }
+
+static struct conn conn0;
+
+/* run - apply p with smfi call `fail` refused; the calls and the answer. */
+static sfsistat
+run(struct plan *p, const char *fail)
+{
+	calls[0] = '\0';
+	refuse = fail;
+	return apply_plan(NULL, &conn0, p);
+}
+
+static void
+test_accept_with_changes(void **state)
+{
+	struct plan p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	plan_add_mod(&p, MOD_CHGHDR, "X-Spam", 2, NULL);
+	plan_add_mod(&p, MOD_INSHDR, "X-Top", 0, " v");
+	plan_add_mod(&p, MOD_ADDHDR, "X-A", 0, " 1");
+	plan_add_mod(&p, MOD_QUARANTINE, NULL, 0, "held");
+	plan_reply(&p, PLAN_ACCEPT, NULL, NULL, NULL);
+	assert_int_equal(run(&p, NULL), SMFIS_ACCEPT);
+	assert_string_equal(calls, "chgheader(X-Spam,2,NULL) "
+	    "insheader(0,X-Top, v) addheader(X-A, 1) quarantine(held)");
+	plan_free(&p);
+}
+
+static void
+test_refused_change_tempfails(void **state)
+{
+	static const char *const refusable[] = {
+		"chgheader", "insheader", "addheader", "quarantine",
+		"chgfrom", "addrcpt", "delrcpt",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refusable) / sizeof(*refusable); i++) {
+		struct plan p;
+
+		memset(&p, 0, sizeof(p));
+		plan_add_mod(&p, MOD_CHGHDR, "X-Spam", 1, " Yes");
+		plan_add_mod(&p, MOD_INSHDR, "X-Top", 0, " v");
+		plan_add_mod(&p, MOD_ADDHDR, "X-A", 0, " 1");
+		plan_add_mod(&p, MOD_QUARANTINE, NULL, 0, "held");
+		plan_add_mod(&p, MOD_CHGFROM, NULL, 0, "<a@b>");
+		plan_add_mod(&p, MOD_ADDRCPT, NULL, 0, "<c@d>");
+		plan_add_mod(&p, MOD_DELRCPT, NULL, 0, "<e@f>");
+		plan_reply(&p, PLAN_ACCEPT, NULL, NULL, NULL);
+		/* Whichever change is refused, the message is not passed. */
+		assert_int_equal(run(&p, refusable[i]), SMFIS_TEMPFAIL);
+		assert_non_null(strstr(calls, "setreply(451,4.7.1,"));
+		plan_free(&p);
+	}
+}
+
+static void
+test_final_answers(void **state)
+{
+	struct plan p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	plan_reply(&p, PLAN_REJECT, "554", "5.7.1", "Spam");
+	assert_int_equal(run(&p, NULL), SMFIS_REJECT);
+	assert_string_equal(calls, "setreply(554,5.7.1,Spam)");
+	/* A reply text libmilter refuses loses the text, not the answer. */
+	assert_int_equal(run(&p, "setreply"), SMFIS_REJECT);
+	plan_reply(&p, PLAN_TEMPFAIL, "451", "4.7.1", "Later");
+	assert_int_equal(run(&p, NULL), SMFIS_TEMPFAIL);
+	assert_string_equal(calls, "setreply(451,4.7.1,Later)");
+	assert_int_equal(run(&p, "setreply"), SMFIS_TEMPFAIL);
+	plan_reply(&p, PLAN_DISCARD, NULL, NULL, NULL);
+	assert_int_equal(run(&p, NULL), SMFIS_DISCARD);
+	assert_string_equal(calls, "");
+	plan_free(&p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accept_with_changes),
+		cmocka_unit_test(test_refused_change_tempfails),
+		cmocka_unit_test(test_final_answers),
+	};
+
+	return cmocka_run_group_tests_name("milter", tests, NULL, NULL);
+}
