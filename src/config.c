@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -505,6 +506,8 @@ load_groups(struct pstate *ps, struct config *cfg, config_t *lc)
 static int
 validate(struct pstate *ps, struct config *cfg, config_t *lc)
 {
+	struct stat st;
+
 	if (!log_facility_known(cfg->log_facility))
 		return perr(ps, config_lookup(lc, "log.facility"),
 		    "log.facility", "unknown facility '%s'", cfg->log_facility);
@@ -515,6 +518,9 @@ validate(struct pstate *ps, struct config *cfg, config_t *lc)
 		return perr(ps, config_lookup(lc, "milter.socket"),
 		    "milter.socket", "expected unix:/path, inet:port@host or "
 		    "inet6:port@host, got '%s'", cfg->socket);
+	if (stat(cfg->tmpdir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return perr(ps, config_lookup(lc, "limits.tmpdir"),
+		    "limits.tmpdir", "'%s' is not a directory", cfg->tmpdir);
 	if (cfg->spill_size > cfg->max_size)
 		cfg->spill_size = cfg->max_size;
 	return 0;

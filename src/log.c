@@ -50,17 +50,6 @@ log_facility_known(const char *name)
 }
 
 int
-log_level_parse(const char *name)
-{
-	for (int i = 0; i <= LOG_LEVEL_DEBUG; i++)
-		if (strcasecmp(name, level_names[i]) == 0)
-			return i;
-	if (strcasecmp(name, "warn") == 0)
-		return LOG_LEVEL_WARN;
-	return -1;
-}
-
-int
 log_init(int use_syslog, const char *facility, enum log_level level)
 {
 	int fac = LOG_MAIL;

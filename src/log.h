@@ -28,8 +28,6 @@ enum log_level {
  * written.  Returns -1 for an unknown facility name.
  */
 int	log_init(int use_syslog, const char *facility, enum log_level level);
-/* log_level_parse - "error", "warning", "info", "debug"; -1 if unknown. */
-int	log_level_parse(const char *);
 int	log_facility_known(const char *);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));

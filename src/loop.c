@@ -222,7 +222,7 @@ lgroup_get(const struct group_conf *gc)
 	lg->params = params_of(gc);
 	lg->check_interval = gc->check_interval;
 	lg->connect_timeout = gc->connect_timeout;
-	lg->g = ups_group_new(gc->name, gc->hostlist, &lg->params);
+	lg->g = ups_group_new(gc->hostlist, &lg->params);
 	LIST_INSERT_HEAD(&L.groups, lg, entry);
 	log_debug("upstream group %s: %s (%zu hosts)", gc->name, gc->hosts,
 	    ups_group_size(lg->g));
@@ -469,7 +469,6 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 
 	*retryable = 1;
 	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
-	j->http_code = code;
 	switch (rc) {
 	case CURLE_OK:
 		break;

@@ -287,6 +287,7 @@ struct eom_run {
 	double		 ms;
 	int		 attempts;
 	char		 detail[300];
+	char		 refused[160];	/* the change the MTA would not make */
 };
 
 /* plan_failure - the failure policy for a message we could not scan. */
@@ -410,20 +411,27 @@ apply_mod(SMFICTX *ctx, const struct mod *m)
 	return MI_FAILURE;
 }
 
-/* apply_plan - modifications, then the final answer as an sfsistat. */
+/*
+ * apply_plan - modifications, then the final answer as an sfsistat.  A
+ * change the MTA refuses (say, it did not offer SMFIF_CHGHDRS) makes the
+ * verdict impossible to carry out, and a verdict we cannot carry out is no
+ * verdict: the plan becomes a tempfail, so that the answer given and the
+ * summary line agree, and r says which change was refused.
+ */
 static sfsistat
-apply_plan(SMFICTX *ctx, const struct conn *c, const struct plan *p)
+apply_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
+    struct eom_run *r)
 {
 	for (size_t i = 0; i < p->nmods; i++) {
-		if (apply_mod(ctx, &p->mods[i]) == MI_SUCCESS)
+		const struct mod *m = &p->mods[i];
+
+		if (apply_mod(ctx, m) == MI_SUCCESS)
 			continue;
-		/* A verdict we cannot carry out is no verdict: do not pass. */
-		log_warnx("%s: the MTA refused a change (%s), tempfail",
-		    session_qid(c), p->mods[i].name ? p->mods[i].name :
-		    "envelope");
-		smfi_setreply(ctx, "451", "4.7.1",
+		snprintf(r->refused, sizeof(r->refused), "%s", m->name ?
+		    m->name : m->value ? m->value : "envelope");
+		plan_reply(p, PLAN_TEMPFAIL, "451", "4.7.1",
 		    "Message could not be processed, try again later");
-		return SMFIS_TEMPFAIL;
+		break;
 	}
 	switch (p->final) {
 	case PLAN_REJECT:
@@ -449,19 +457,25 @@ log_summary(const struct conn *c, const struct eom_run *r,
 	const struct msg *m = c->msg;
 	size_t size = m->blob != NULL ? blob_size(m->blob) : 0;
 
-	if (strcmp(r->source, "scan") == 0)
-		log_info("%s: %s score=%.2f/%.2f action=%s upstream=%s "
-		    "attempts=%d time=%.0fms size=%zu rcpts=%zu mods=%zu",
-		    session_qid(c), plan_final_name(p->final), r->score,
-		    r->required, p->label, r->upstream, r->attempts, r->ms,
-		    size, m->nrcpts_seen, p->nmods);
-	else
+	if (strcmp(r->source, "scan") != 0)
 		log_warnx("%s: %s (%s) not scanned: %s%s%s upstream=%s "
 		    "attempts=%d time=%.0fms rcpts=%zu",
 		    session_qid(c), plan_final_name(p->final), p->label,
 		    r->why, r->detail[0] ? ": " : "", r->detail,
 		    r->upstream[0] ? r->upstream : "-", r->attempts, r->ms,
 		    m->nrcpts_seen);
+	else if (r->refused[0] != '\0')
+		log_warnx("%s: tempfail score=%.2f/%.2f action=%s upstream=%s "
+		    "attempts=%d time=%.0fms: the MTA refused the change of "
+		    "%s, so the verdict could not be carried out",
+		    session_qid(c), r->score, r->required, p->label,
+		    r->upstream, r->attempts, r->ms, r->refused);
+	else
+		log_info("%s: %s score=%.2f/%.2f action=%s upstream=%s "
+		    "attempts=%d time=%.0fms size=%zu rcpts=%zu mods=%zu",
+		    session_qid(c), plan_final_name(p->final), r->score,
+		    r->required, p->label, r->upstream, r->attempts, r->ms,
+		    size, m->nrcpts_seen, p->nmods);
 }
 
 static sfsistat
@@ -484,7 +498,7 @@ mlfi_eom(SMFICTX *ctx)
 		r.why = c->msg->why;
 		plan_failure(c, &r, &p);
 	}
-	st = apply_plan(ctx, c, &p);
+	st = apply_plan(ctx, c, &p, &r);
 	log_summary(c, &r, &p);
 	plan_free(&p);
 	session_msg_end(c);

@@ -192,12 +192,6 @@ scan_job_status(const struct scan_job *j)
 	return j->status;
 }
 
-long
-scan_job_http_code(const struct scan_job *j)
-{
-	return j->http_code;
-}
-
 const char *
 scan_job_upstream(const struct scan_job *j)
 {

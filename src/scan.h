@@ -72,7 +72,6 @@ void		 scan_job_free(struct scan_job *);
 /* Output, valid after scan_wait returned. */
 const char	*scan_job_reply(const struct scan_job *, size_t *len);
 enum scan_status scan_job_status(const struct scan_job *);
-long		 scan_job_http_code(const struct scan_job *);
 const char	*scan_job_upstream(const struct scan_job *);
 const char	*scan_job_error(const struct scan_job *);
 int		 scan_job_attempts(const struct scan_job *);

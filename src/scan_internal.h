@@ -32,7 +32,6 @@ struct scan_job {
 	struct timespec		 submitted;
 	/* output: written by the loop before completion */
 	enum scan_status	 status;
-	long			 http_code;
 	struct buf		 reply;
 	char			 upstream[128];
 	char			 error[256];

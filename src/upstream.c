@@ -29,7 +29,6 @@ struct member {
 };
 
 struct ups_group {
-	char			*name;
 	enum hostlist_strategy	 strategy;
 	struct member		*members;
 	size_t			 n;
@@ -88,12 +87,10 @@ upstream_registry_clear(void)
 }
 
 struct ups_group *
-ups_group_new(const char *name, const struct hostlist *hl,
-    const struct ups_params *p)
+ups_group_new(const struct hostlist *hl, const struct ups_params *p)
 {
 	struct ups_group *g = xcalloc(1, sizeof(*g));
 
-	g->name = xstrdup(name);
 	g->strategy = hl->strategy;
 	g->n = hl->nhosts;
 	g->members = xcalloc(g->n, sizeof(*g->members));
@@ -109,15 +106,8 @@ ups_group_free(struct ups_group *g)
 {
 	if (g == NULL)
 		return;
-	free(g->name);
 	free(g->members);
 	free(g);
-}
-
-const char *
-ups_group_name(const struct ups_group *g)
-{
-	return g->name;
 }
 
 size_t

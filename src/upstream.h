@@ -75,12 +75,11 @@ void		 upstream_set_rng(double (*rng)(void));
 
 /*
  * ups_group_new - a group from a parsed host list; members are found or
- * created in the registry by label.  name is copied.
+ * created in the registry by label.
  */
-struct ups_group *ups_group_new(const char *name, const struct hostlist *,
+struct ups_group *ups_group_new(const struct hostlist *,
 		    const struct ups_params *);
 void		 ups_group_free(struct ups_group *);
-const char	*ups_group_name(const struct ups_group *);
 size_t		 ups_group_size(const struct ups_group *);
 struct upstream	*ups_group_member(const struct ups_group *, size_t i);
 

@@ -24,29 +24,23 @@ t_tmpdir() {
 	echo "$d"
 }
 
-# t_wait_port PORT SECONDS - until something accepts on 127.0.0.1:PORT.
-t_wait_port() {
+# t_port_until PORT SECONDS up|down - until something does (up) or does
+# not (down) accept on 127.0.0.1:PORT; 1 if SECONDS pass first.
+t_port_until() {
 	i=0
 	while [ "$i" -lt $(($2 * 10)) ]; do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
+			[ "$3" = up ] && return 0
+		else
+			[ "$3" = down ] && return 0
 		fi
 		sleep 0.1
 		i=$((i + 1))
 	done
 	return 1
 }
-
-# t_port_free PORT SECONDS - until nothing listens on 127.0.0.1:PORT.
-t_port_free() {
-	i=0
-	while [ "$i" -lt $(($2 * 10)) ]; do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null || return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+t_wait_port() { t_port_until "$1" "$2" up; }
+t_port_free() { t_port_until "$1" "$2" down; }
 
 # rspamd_start DIR [NORMAL_COUNT [PROXY_COUNT]] - a private Rspamd with the suite's
 # config under DIR, ready when /ping answers (at most 120 s: the first start

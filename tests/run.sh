@@ -76,15 +76,22 @@ reap_filters() {
 }
 
 # run_miltertest - every tests/integration/mt/t_*.lua under miltertest.
-# A script names the config it wants on its first line ("-- conf: NAME").
+# A script names the config it wants on its first line ("-- conf: NAME");
+# with several names it runs once per config, as case "script[NAME]".
 run_miltertest() {
 	for s in "$T_TOP"/tests/integration/mt/t_*.lua; do
-		conf=$(sed -n '1s/^-- conf: *//p' "$s")
-		run_case "miltertest/$(basename "$s" .lua)" \
-		    miltertest -D bin="$T_BIN" -D conf="$T_TMP/conf/${conf:-basic}.conf" \
-		    -D port="$T_MILTER_PORT" -D data="$T_TOP/tests/integration/data" \
-		    -D tmp="$T_TMP" -D mtdir="$T_TOP/tests/integration/mt" -s "$s"
-		reap_filters
+		confs=$(sed -n '1s/^-- conf: *//p' "$s")
+		set -- ${confs:-basic}
+		for conf in "$@"; do
+			name=miltertest/$(basename "$s" .lua)
+			[ "$#" -gt 1 ] && name="$name[$conf]"
+			run_case "$name" \
+			    miltertest -D bin="$T_BIN" \
+			    -D conf="$T_TMP/conf/$conf.conf" \
+			    -D port="$T_MILTER_PORT" -D tmp="$T_TMP" \
+			    -D mtdir="$T_TOP/tests/integration/mt" -s "$s"
+			reap_filters
+		done
 	done
 }
 
@@ -101,7 +108,7 @@ run_shell_cases() {
 setup_integration() {
 	T_TMP=$(t_tmpdir)
 	export T_TMP
-	mkdir -p "$T_TMP/logs" "$T_TMP/conf"
+	mkdir -p "$T_TMP/logs" "$T_TMP/conf" "$T_TMP/spillfail"
 	for c in "$T_TOP"/tests/integration/conf/*.conf "$T_TOP"/tests/integration/conf/*.inc; do
 		t_conf "$c" "$T_TMP/conf/$(basename "$c")"
 	done

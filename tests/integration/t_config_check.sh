@@ -57,6 +57,8 @@ expect_bad syntax "$UP
 scan: { timeout = = 5; };" "$d/syntax.conf:2: syntax error"
 expect_bad socket "$UP
 milter: { socket = \"tcp://localhost\"; };" "$d/socket.conf:2: option 'milter.socket': expected unix:/path"
+expect_bad tmpdir "$UP
+limits: { tmpdir = \"$d/nosuchdir\"; };" "$d/tmpdir.conf:2: option 'limits.tmpdir': '$d/nosuchdir' is not a directory"
 if "$T_BIN" -t -c "$d/does-not-exist.conf" >/dev/null 2>&1; then
 	echo "FAIL: a missing file was accepted"
 	fails=$((fails + 1))

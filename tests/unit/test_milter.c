@@ -50,6 +50,7 @@ int smfi_setreply(SMFICTX *c, char *r, char *x, char *t)
 { (void)c; return record("setreply", "%s,%s,%s", r, x ? x : "", t); }
 
 static struct conn conn0;
+static struct eom_run run0;
 
 /* run - apply p with smfi call `fail` refused; the calls and the answer. */
 static sfsistat
@@ -57,7 +58,8 @@ run(struct plan *p, const char *fail)
 {
 	calls[0] = '\0';
 	refuse = fail;
-	return apply_plan(NULL, &conn0, p);
+	memset(&run0, 0, sizeof(run0));
+	return apply_plan(NULL, &conn0, p, &run0);
 }
 
 static void
@@ -75,6 +77,8 @@ test_accept_with_changes(void **state)
 	assert_int_equal(run(&p, NULL), SMFIS_ACCEPT);
 	assert_string_equal(calls, "chgheader(X-Spam,2,NULL) "
 	    "insheader(0,X-Top, v) addheader(X-A, 1) quarantine(held)");
+	assert_int_equal(p.final, PLAN_ACCEPT);
+	assert_string_equal(run0.refused, "");
 	plan_free(&p);
 }
 
@@ -102,6 +106,9 @@ test_refused_change_tempfails(void **state)
 		/* Whichever change is refused, the message is not passed. */
 		assert_int_equal(run(&p, refusable[i]), SMFIS_TEMPFAIL);
 		assert_non_null(strstr(calls, "setreply(451,4.7.1,"));
+		/* ...and the plan, hence the summary line, says so. */
+		assert_int_equal(p.final, PLAN_TEMPFAIL);
+		assert_true(run0.refused[0] != '\0');
 		plan_free(&p);
 	}
 }

@@ -35,7 +35,7 @@ group(const char *hosts)
 
 	assert_non_null(hl);
 	upstream_registry_clear();
-	g = ups_group_new("test", hl, &P);
+	g = ups_group_new(hl, &P);
 	hostlist_free(hl);
 	return g;
 }
@@ -258,10 +258,10 @@ test_state_survives_regroup(void **state)
 
 	(void)state;
 	upstream_registry_clear();
-	g1 = ups_group_new("one", hl, &P);
+	g1 = ups_group_new(hl, &P);
 	kill(ups_group_member(g1, 0), 0);
 	/* A reload builds a new group: the dead host is still dead. */
-	g2 = ups_group_new("one", hl, &P);
+	g2 = ups_group_new(hl, &P);
 	assert_false(upstream_alive(ups_group_member(g2, 0), 1));
 	assert_ptr_equal(ups_group_member(g1, 0), ups_group_member(g2, 0));
 	ups_group_free(g1);
