@@ -30,6 +30,13 @@ void	buf_free(struct buf *);
 /* buf_append - add n bytes; -1 (nothing added) if over the limit. */
 int	buf_append(struct buf *, const void *, size_t n);
 int	buf_puts(struct buf *, const char *);
+/*
+ * buf_space - room for n more bytes at the end, for a writer that produces
+ * in place (a decompressor); NULL past the limit.  buf_commit then counts
+ * the bytes actually written (at most n).
+ */
+char	*buf_space(struct buf *, size_t n);
+void	buf_commit(struct buf *, size_t n);
 int	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* buf_steal - hand the data to the caller (who frees it); buf is empty. */

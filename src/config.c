@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "httpcrypt.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -136,6 +137,13 @@ static const struct key group_keys[] = {
 	  "GET /ping to every upstream this often; 0: no active checks" },
 	{ "hash_key", T_ENUM, G(hash_key), "ip", 0, 0, hash_key_names,
 	  "what the hash strategy hashes: ip (client) or from (sender)" },
+	{ "key", T_STR, G(key), "", 0, 0, NULL,
+	  "the scanners' public key (rspamadm keypair): encrypt with "
+	  "HTTPCrypt" },
+	{ "compression", T_BOOL, G(compression), "false", 0, 0, NULL,
+	  "zstd-compress request bodies (replies come back compressed)" },
+	{ "encrypted_only", T_BOOL, G(encrypted_only), "false", 0, 0, NULL,
+	  "refuse to run this group in the clear: 'key' is then required" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL }
 };
 
@@ -437,6 +445,36 @@ check_unknown(struct pstate *ps, const struct key *keys,
 	return 0;
 }
 
+/*
+ * load_wire - the key (checked and turned into a session with a fresh key
+ * pair of ours: one per config load, so each reload rotates it) and the
+ * compression switch.
+ */
+static int
+load_wire(struct pstate *ps, struct group_conf *g, config_setting_t *s,
+    const char *prefix)
+{
+	char path[300], err[256];
+	uint8_t pk[HC_KEY_BYTES];
+
+	g->wire.compress = g->compression;
+	if (g->key[0] == '\0') {
+		if (!g->encrypted_only)
+			return 0;
+		snprintf(path, sizeof(path), "%s.encrypted_only", prefix);
+		return perr(ps, config_setting_lookup(s, "encrypted_only"),
+		    path, "is set, but the group has no 'key'");
+	}
+	snprintf(path, sizeof(path), "%s.key", prefix);
+	if (hc_pubkey_parse(g->key, pk, err, sizeof(err)) == -1)
+		return perr(ps, config_setting_lookup(s, "key"), path, "%s",
+		    err);
+	if ((g->wire.peer = hc_peer_new(pk, NULL)) == NULL)
+		return perr(ps, config_setting_lookup(s, "key"), path,
+		    "not a usable Curve25519 public key");
+	return 0;
+}
+
 /* load_group - one "upstreams.NAME" group. */
 static int
 load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s)
@@ -473,7 +511,7 @@ load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s)
 		return perr(ps, config_setting_lookup(s, "hosts"), hp, "%s",
 		    err);
 	}
-	return 0;
+	return load_wire(ps, g, s, prefix);
 }
 
 /* load_groups - every group under "upstreams". */
@@ -644,6 +682,7 @@ config_release(struct config *cfg)
 		free_strings(group_keys, (char *)&cfg->groups[i]);
 		free(cfg->groups[i].name);
 		hostlist_free(cfg->groups[i].hostlist);
+		hc_peer_free(cfg->groups[i].wire.peer);
 	}
 	free(cfg->groups);
 	free_strings(config_keys, (char *)cfg);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "hostlist.h"
+#include "wire.h"
 
 /* What the milter answers when it has no verdict (or for policy cases). */
 enum fallback {
@@ -43,6 +44,11 @@ struct group_conf {
 	double		 revive_time;
 	double		 check_interval;	/* 0: no active checks */
 	int		 hash_key;		/* enum group_hash_key */
+	/* on the wire (wire.h) */
+	char		*key;		/* server public key, as written */
+	int		 compression;
+	int		 encrypted_only;
+	struct wire_opts wire;		/* peer made from key at load */
 };
 
 enum group_hash_key { HASH_KEY_IP, HASH_KEY_FROM };

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/queue.h>
@@ -37,10 +38,11 @@
 #include "log.h"
 #include "scan_internal.h"
 #include "upstream.h"
+#include "wire.h"
 #include "xalloc.h"
 
 #define POLL_MAX_MS	1000
-#define PING_REPLY_MAX	256
+#define PING_REPLY_MAX	1024	/* "pong", or sealed: a whole response */
 /*
  * Idle keep-alive connections kept to the scanners.  libcurl's default is
  * four per easy handle currently added, and ours come and go with each
@@ -56,6 +58,11 @@ struct attempt {
 	struct upstream		*u;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
+	const struct wire_req	*req;		/* what to send */
+	const struct wire_opts	*wire;		/* how to read the reply */
+	struct config		*cfg;		/* keeps wire alive (pings) */
+	struct wire_req		 ping_req;	/* pings: their own request */
+	int			 compressed;	/* "Compression: zstd" came */
 	size_t			 sent;		/* body bytes read by curl */
 	double			 started;	/* seconds, monotonic */
 	struct buf		 ping_reply;
@@ -72,6 +79,8 @@ struct lgroup {
 	double			 connect_timeout;
 	double			 next_check;
 	struct ups_group	*g;
+	struct config		*cfg;		/* the live config seen last */
+	const struct wire_opts	*wire;		/* its settings, for pings */
 	int			 seen;		/* in the live config */
 	LIST_ENTRY(lgroup)	 entry;
 };
@@ -190,6 +199,7 @@ lgroup_free(struct lgroup *lg)
 {
 	LIST_REMOVE(lg, entry);
 	ups_group_free(lg->g);
+	config_release(lg->cfg);
 	free(lg->name);
 	free(lg->hosts);
 	free(lg);
@@ -243,8 +253,15 @@ sync_groups(double now)
 		return;
 	LIST_FOREACH(lg, &L.groups, entry)
 		lg->seen = 0;
-	for (size_t i = 0; i < cfg->ngroups; i++)
-		lgroup_get(&cfg->groups[i])->seen = 1;
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		lg = lgroup_get(&cfg->groups[i]);
+		lg->seen = 1;
+		if (lg->cfg != cfg) {
+			config_release(lg->cfg);
+			lg->cfg = config_acquire(cfg);
+		}
+		lg->wire = &cfg->groups[i].wire;
+	}
 	for (lg = LIST_FIRST(&L.groups); lg != NULL; lg = next) {
 		next = LIST_NEXT(lg, entry);
 		if (!lg->seen)
@@ -272,6 +289,19 @@ read_body(char *dst, size_t size, size_t nmemb, void *arg)
 		return CURL_READFUNC_ABORT;
 	a->sent += (size_t)n;
 	return (size_t)n;
+}
+
+/* read_header - CURLOPT_HEADERFUNCTION: notice a compressed reply. */
+static size_t
+read_header(char *src, size_t size, size_t nmemb, void *arg)
+{
+	struct attempt *a = arg;
+	size_t n = size * nmemb;
+	static const char name[] = "Compression:";
+
+	if (n > sizeof(name) && strncasecmp(src, name, sizeof(name) - 1) == 0)
+		a->compressed = 1;
+	return n;
 }
 
 /* write_reply - CURLOPT_WRITEFUNCTION: into the bounded reply buffer. */
@@ -313,6 +343,8 @@ easy_common(struct attempt *a, const char *path, long timeout_ms,
 		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, h->name);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_reply);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, read_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -367,6 +399,8 @@ attempt_free(struct attempt *a)
 	easy_put(a->easy);
 	curl_slist_free_all(a->hdrs);
 	buf_free(&a->ping_reply);
+	wire_req_free(&a->ping_req);
+	config_release(a->cfg);
 	free(a);
 }
 
@@ -383,26 +417,49 @@ attempt_add(struct attempt *a)
 	return -1;
 }
 
-/* scan_setopts - the POST /checkv2 of a job. */
+/*
+ * post_setopts - a POST of a->req: its headers (with the job's own when it
+ * says so), and its body, built or straight from the blob.
+ */
+static void
+post_setopts(struct attempt *a, const struct strlist *hdrs)
+{
+	const struct wire_req *r = a->req;
+	CURL *e = a->easy;
+
+	for (size_t i = 0; r->send_hdrs && hdrs != NULL && i < hdrs->n; i++)
+		a->hdrs = curl_slist_append(a->hdrs, hdrs->v[i]);
+	for (size_t i = 0; i < r->extra.n; i++)
+		a->hdrs = curl_slist_append(a->hdrs, r->extra.v[i]);
+	/* No "Expect: 100-continue" round trip; no form content type. */
+	a->hdrs = curl_slist_append(a->hdrs, "Expect:");
+	if (r->send_hdrs)	/* else encrypted: its type is in extra */
+		a->hdrs = curl_slist_append(a->hdrs, "Content-Type:");
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	if (r->built) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)r->body.len);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)blob_size(a->job->blob));
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
+		curl_easy_setopt(e, CURLOPT_READDATA, a);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->hdrs);
+}
+
+/* scan_setopts - the scan request of a job. */
 static void
 scan_setopts(struct attempt *a, long timeout_ms)
 {
 	struct scan_job *j = a->job;
-	CURL *e = a->easy;
 
-	easy_common(a, RSPAMD_PATH_CHECK, timeout_ms,
+	a->req = &j->wire;
+	a->wire = &j->group->wire;
+	easy_common(a, j->wire.path, timeout_ms,
 	    (long)(j->group->connect_timeout * 1000.0));
-	for (size_t i = 0; i < j->hdrs.n; i++)
-		a->hdrs = curl_slist_append(a->hdrs, j->hdrs.v[i]);
-	/* No "Expect: 100-continue" round trip; no form content type. */
-	a->hdrs = curl_slist_append(a->hdrs, "Expect:");
-	a->hdrs = curl_slist_append(a->hdrs, "Content-Type:");
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)blob_size(j->blob));
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
-	curl_easy_setopt(e, CURLOPT_READDATA, a);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->hdrs);
+	post_setopts(a, &j->hdrs);
 }
 
 /*
@@ -466,6 +523,7 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 {
 	struct scan_job *j = a->job;
 	long code = 0;
+	char why[200];
 
 	*retryable = 1;
 	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -481,6 +539,12 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream,
 		    a->errbuf[0] ? a->errbuf : "timed out");
 		return SCAN_ERR_TIMEOUT;
+	case CURLE_GOT_NOTHING:
+		/* What Rspamd does with a request sealed to another key. */
+		snprintf(j->error, sizeof(j->error), "%s: empty reply%s",
+		    j->upstream, a->wire->peer != NULL ? " (encrypted request "
+		    "refused: wrong key?)" : "");
+		return SCAN_ERR_TRANSFER;
 	case CURLE_WRITE_ERROR:
 		*retryable = 0;
 		snprintf(j->error, sizeof(j->error), "%s: reply over %u bytes",
@@ -490,6 +554,12 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream,
 		    a->errbuf[0] ? a->errbuf : curl_easy_strerror(rc));
 		return SCAN_ERR_TRANSFER;
+	}
+	if (wire_reply(a->wire, &j->reply, &code, a->compressed, why,
+	    sizeof(why)) == -1) {
+		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream,
+		    why);
+		return SCAN_ERR_BAD_REPLY;
 	}
 	if (code == 200 && plausible(&j->reply))
 		return SCAN_OK;
@@ -566,17 +636,32 @@ ping_busy(const struct upstream *u)
 	return 0;
 }
 
-/* ping_start - GET /ping to u. */
+/*
+ * ping_start - GET /ping to u, sealed like the scans when the group has a
+ * key: a scanner that only takes encrypted requests must still be seen.
+ */
 static void
-ping_start(struct upstream *u, double connect_timeout)
+ping_start(struct upstream *u, const struct lgroup *lg)
 {
 	struct attempt *a = attempt_new(NULL, u);
-	long ms = (long)(connect_timeout * 1000.0) + 1000;
+	long ms = (long)(lg->connect_timeout * 1000.0) + 1000;
+	char err[200];
 
 	if (a == NULL)
 		return;
-	easy_common(a, RSPAMD_PATH_PING, ms, ms);
-	curl_easy_setopt(a->easy, CURLOPT_HTTPGET, 1L);
+	a->cfg = config_acquire(lg->cfg);
+	a->wire = lg->wire;
+	a->req = &a->ping_req;
+	if (wire_request(a->wire, RSPAMD_PATH_PING, NULL, NULL, &a->ping_req,
+	    err, sizeof(err)) == -1) {
+		attempt_free(a);
+		return;
+	}
+	easy_common(a, a->ping_req.path, ms, ms);
+	if (a->ping_req.built)
+		post_setopts(a, NULL);
+	else
+		curl_easy_setopt(a->easy, CURLOPT_HTTPGET, 1L);
 	if (attempt_add(a) == 0)
 		LIST_INSERT_HEAD(&L.pings, a, entry);
 }
@@ -590,14 +675,15 @@ start_pings(double now, int stopping)
 	if (stopping)
 		return;
 	LIST_FOREACH(lg, &L.groups, entry) {
-		if (lg->check_interval <= 0 || now < lg->next_check)
+		if (lg->check_interval <= 0 || now < lg->next_check ||
+		    lg->wire == NULL)
 			continue;
 		lg->next_check = now + lg->check_interval;
 		for (size_t i = 0; i < ups_group_size(lg->g); i++) {
 			struct upstream *u = ups_group_member(lg->g, i);
 
 			if (!ping_busy(u))
-				ping_start(u, lg->connect_timeout);
+				ping_start(u, lg);
 		}
 	}
 }
@@ -609,21 +695,27 @@ ping_done(struct attempt *a, CURLcode rc)
 	double now = now_s();
 	long code = 0;
 	int was_alive = upstream_alive(a->u, now);
+	char why[200];
 
 	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
 	LIST_REMOVE(a, entry);
-	if (rc == CURLE_OK && code == 200 && a->ping_reply.len >= 4 &&
+	snprintf(why, sizeof(why), "no pong");
+	if (rc != CURLE_OK)
+		snprintf(why, sizeof(why), "%s%s", a->errbuf[0] ? a->errbuf :
+		    curl_easy_strerror(rc), rc == CURLE_GOT_NOTHING &&
+		    a->wire->peer != NULL ? " (encrypted request refused: "
+		    "wrong key?)" : "");
+	if (rc == CURLE_OK && wire_reply(a->wire, &a->ping_reply, &code,
+	    a->compressed, why, sizeof(why)) == 0 && code == 200 &&
+	    a->ping_reply.len >= 4 &&
 	    memcmp(a->ping_reply.data, "pong", 4) == 0) {
 		upstream_ping_ok(a->u, now);
 		if (!was_alive)
 			log_info("upstream %s: answers /ping again, alive",
 			    upstream_label(a->u));
-	} else {
-		if (upstream_ping_fail(a->u, now))
-			log_warnx("upstream %s: marked dead after failed "
-			    "checks (last: %s)", upstream_label(a->u),
-			    rc != CURLE_OK ? (a->errbuf[0] ? a->errbuf :
-			    curl_easy_strerror(rc)) : "no pong");
+	} else if (upstream_ping_fail(a->u, now)) {
+		log_warnx("upstream %s: marked dead after failed checks "
+		    "(last: %s)", upstream_label(a->u), why);
 	}
 	attempt_free(a);
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "httpcrypt.h"
 #include "log.h"
 #include "milter.h"
 #include "scan.h"
@@ -249,6 +250,11 @@ main(int argc, char **argv)
 	pthread_t sig_thread;
 
 	parse_args(argc, argv, &o);
+	/* Before any config: loading one makes key pairs. */
+	if (hc_init() == -1) {
+		fprintf(stderr, "scanmilter: libsodium cannot start\n");
+		return 1;
+	}
 	if ((cfg = load_config(o.config_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
 		return 1;

@@ -81,6 +81,13 @@ scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
 	j->cfg = config_acquire(cfg);
 	j->group = g;
 	j->hash_key = hash_key != NULL ? xstrdup(hash_key) : NULL;
+	/*
+	 * Compress and seal here, in the milter thread: the work is spread
+	 * over the connections' threads instead of all landing on the loop,
+	 * and every retry in the group resends the same bytes.
+	 */
+	j->wire_failed = wire_request(&g->wire, RSPAMD_PATH_CHECK, &j->hdrs,
+	    blob, &j->wire, j->error, sizeof(j->error)) == -1;
 	clock_gettime(CLOCK_MONOTONIC, &j->submitted);
 	j->deadline = ts_add_ms(j->submitted, timeout * 1000.0);
 	buf_init(&j->reply, SCAN_REPLY_MAX);
@@ -98,6 +105,11 @@ scan_submit(struct scan_job *j)
 {
 	enum scan_status why;
 
+	if (j->wire_failed) {
+		j->status = SCAN_ERR_INTERNAL;
+		j->state = JOB_DONE;
+		return -1;
+	}
 	j->state = JOB_QUEUED;
 	if (loop_enqueue(j, &why) == 0)
 		return 0;
@@ -164,6 +176,7 @@ scan_job_destroy(struct scan_job *j)
 	free(j->qid);
 	free(j->hash_key);
 	strlist_free(&j->hdrs);
+	wire_req_free(&j->wire);
 	blob_unref(j->blob);
 	config_release(j->cfg);
 	buf_free(&j->reply);

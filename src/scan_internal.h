@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "scan.h"
+#include "wire.h"
 
 #define SCAN_REPLY_MAX	(16u * 1024 * 1024)	/* largest reply accepted */
 
@@ -28,6 +29,8 @@ struct scan_job {
 	struct config		*cfg;
 	const struct group_conf	*group;
 	char			*hash_key;	/* client IP or sender; may be NULL */
+	struct wire_req		 wire;		/* the request as sent */
+	int			 wire_failed;	/* could not build it: error says */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
 	struct timespec		 submitted;
 	/* output: written by the loop before completion */

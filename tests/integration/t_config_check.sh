@@ -59,6 +59,20 @@ expect_bad socket "$UP
 milter: { socket = \"tcp://localhost\"; };" "$d/socket.conf:2: option 'milter.socket': expected unix:/path"
 expect_bad tmpdir "$UP
 limits: { tmpdir = \"$d/nosuchdir\"; };" "$d/tmpdir.conf:2: option 'limits.tmpdir': '$d/nosuchdir' is not a directory"
+# HTTPCrypt keys: length, alphabet, and encrypted_only without a key.
+expect_bad keylen 'upstreams: { default: { hosts = "127.0.0.1";
+  key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgy"; }; };' \
+    "$d/keylen.conf:2: option 'upstreams.default.key': a public key is 52 base32 characters"
+expect_bad keychar 'upstreams: { default: { hosts = "127.0.0.1";
+  key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgy0"; }; };' \
+    "$d/keychar.conf:2: option 'upstreams.default.key': character 52 \\('0'\\) is not in Rspamd's base32 alphabet"
+expect_bad encrypted_only 'upstreams: { default: { hosts = "127.0.0.1";
+  encrypted_only = true; }; };' \
+    "$d/encrypted_only.conf:2: option 'upstreams.default.encrypted_only': is set, but the group has no 'key'"
+printf '%s\n' 'upstreams: { default: { hosts = "127.0.0.1";
+  key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgyy";
+  encrypted_only = true; compression = true; }; };' > "$d/keyok.conf"
+expect_ok -c "$d/keyok.conf"
 if "$T_BIN" -t -c "$d/does-not-exist.conf" >/dev/null 2>&1; then
 	echo "FAIL: a missing file was accepted"
 	fails=$((fails + 1))

@@ -2,7 +2,8 @@
 # t_digest.sh - Rspamd receives the message byte for byte as the MTA sent
 # it: header whitespace as given, folded lines with CRLF, an empty value,
 # and a body over spill_size (4K, so it goes through the temporary file)
-# with NUL bytes and bare CR/LF.  miltertest, like an MTA that negotiated
+# with NUL bytes and bare CR/LF; once in the clear and once compressed and
+# encrypted.  miltertest, like an MTA that negotiated
 # SMFIP_HDR_LEADSPC, puts back the one space after the colon itself, so the
 # values below are given without it (tests/e2e/t_postfix.sh covers headers
 # with no space or a tab after the colon, which only a real MTA can send).  The test Rspamd hook
@@ -59,6 +60,12 @@ check(dig == want_digest, "Rspamd's digest " .. tostring(dig) .. ", want " ..
       want_digest)
 mt.disconnect(conn)
 LUA
-miltertest -D bin="$T_BIN" -D conf="$T_TMP/conf/spill.conf" \
-    -D port="$T_MILTER_PORT" -D tmp="$T_TMP" \
-    -D mtdir="$T_TOP/tests/integration/mt" -s "$d/run.lua"
+# In the clear, then compressed and encrypted (the worker opens both).
+for conf in spill spill_crypt_zstd; do
+	echo "config $conf"
+	miltertest -D bin="$T_BIN" -D conf="$T_TMP/conf/$conf.conf" \
+	    -D port="$T_MILTER_PORT" -D tmp="$T_TMP" \
+	    -D mtdir="$T_TOP/tests/integration/mt" -s "$d/run.lua"
+	# The filter miltertest started must be gone before the next one.
+	t_port_free "$T_MILTER_PORT" 10
+done
