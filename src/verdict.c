@@ -276,6 +276,53 @@ verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
 	return 0;
 }
 
+/* parse_symbol - one member of the reply's "symbols" object. */
+static void
+parse_symbol(struct vsummary *out, const char *key, json_t *e)
+{
+	struct vsymbol *sym;
+	size_t skipped = 0;
+	json_t *name;
+
+	if (!json_is_object(e))
+		return;
+	out->sym = xrealloc(out->sym, (out->nsym + 1) * sizeof(*out->sym));
+	sym = &out->sym[out->nsym++];
+	memset(sym, 0, sizeof(*sym));
+	name = json_object_get(e, "name");
+	sym->name = xstrdup(json_is_string(name) ? json_string_value(name) :
+	    key);
+	sym->score = json_number_value(json_object_get(e, "score"));
+	string_list(json_object_get(e, "options"), &sym->options,
+	    &sym->noptions, &skipped);
+}
+
+int
+verdict_summary(const char *json, size_t len, struct vsummary *out,
+    char *err, size_t errlen)
+{
+	struct verdict v;
+	json_t *root, *x, *e;
+	const char *k;
+
+	memset(out, 0, sizeof(*out));
+	/* The same acceptance rules as for a verdict. */
+	if (verdict_parse(json, len, &v, err, errlen) == -1)
+		return -1;
+	out->action = v.action;
+	out->score = v.score;
+	out->required_score = v.required_score;
+	verdict_free(&v);
+	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
+		return 0;
+	if ((x = json_object_get(root, "symbols")) != NULL &&
+	    json_is_object(x))
+		json_object_foreach(x, k, e)
+			parse_symbol(out, k, e);
+	json_decref(root);
+	return 0;
+}
+
 /* free_list - free n strings and the array. */
 static void
 free_list(char **l, size_t n)
@@ -294,6 +341,17 @@ free_headers(struct vheader *h, size_t n)
 		free(h[i].value);
 	}
 	free(h);
+}
+
+void
+vsummary_free(struct vsummary *s)
+{
+	for (size_t i = 0; i < s->nsym; i++) {
+		free(s->sym[i].name);
+		free_list(s->sym[i].options, s->sym[i].noptions);
+	}
+	free(s->sym);
+	memset(s, 0, sizeof(*s));
 }
 
 void

@@ -93,6 +93,31 @@ int		 verdict_parse(const char *json, size_t len, struct verdict *v,
 void		 verdict_free(struct verdict *);
 const char	*rspamd_action_name(enum rspamd_action);
 
+/*
+ * A reply reduced to what a person compares between two scanners: action,
+ * score and the symbols with their scores and options.  Parsed apart from
+ * struct verdict so that the main path does not pay for the symbols.
+ */
+struct vsymbol {
+	char	*name;
+	double	 score;
+	char	**options;
+	size_t	 noptions;
+};
+
+struct vsummary {
+	enum rspamd_action action;
+	double		 score;
+	double		 required_score;
+	struct vsymbol	*sym;
+	size_t		 nsym;
+};
+
+/* verdict_summary - parse len bytes of JSON; -1 with err as verdict_parse. */
+int		 verdict_summary(const char *json, size_t len,
+		    struct vsummary *out, char *err, size_t errlen);
+void		 vsummary_free(struct vsummary *);
+
 /* The milter's final answer for a message. */
 enum plan_final {
 	PLAN_ACCEPT,

@@ -9,9 +9,15 @@
 #   and through Postfix: SMTP client -> Postfix -> (a) or (b) -> workers
 #
 # For each concurrency: messages per second, p50 and p99 latency (first
-# byte to final answer) and the peak RSS of the middle process (scanmilter
-# or the proxy worker; "-" for direct HTTP), then the ratios a/b and a/c
-# (throughput; above 1 means scanmilter is faster).
+# byte to final answer), the peak RSS of the middle process (scanmilter or
+# the proxy worker; "-" for direct HTTP) and its CPU time per message, then
+# the ratios a/b and a/c (throughput; above 1 means scanmilter is faster).
+#
+# Then the cost of the wire options: the same milter runs through three
+# more scanmilter instances that compress, encrypt (HTTPCrypt to the
+# worker's key), or both, against plain scanmilter in the same run: their
+# throughput ratio to plain and scanmilter's CPU time per message.  (The
+# scanners' own cost of decrypting and decompressing shows in throughput.)
 #
 # Knobs (environment): BENCH_CONC="1 8 32", BENCH_N=600 (messages per
 # run), BENCH_SMTP_N=300, BENCH_WORKERS=2 (Rspamd normal workers),
@@ -52,12 +58,28 @@ milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
 log: { target = "stderr"; level = "info"; };
 scan: { timeout = 60; stats_interval = 0; };
 limits: { max_queue = 4096; };
-upstreams: { default: { hosts = "127.0.0.1:$T_RSPAMD_PORT"; timeout = 60; }; };
+upstreams: { default: { hosts = "127.0.0.1:$T_RSPAMD_PORT"; timeout = 60;
+  @WIRE@ }; };
 CF
-"$T_BIN" -f -c "$T_TMP/scanmilter.conf" 2>"$T_TMP/logs/scanmilter.log" &
-smpid=$!
-T_PIDS="$T_PIDS $smpid"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+# The test worker's public key (tests/rspamd/rspamd.conf).
+KEY='key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgyy";'
+# start_sm NAME PORT WIRE - a scanmilter on PORT with WIRE options; sets pid.
+start_sm() {
+	sed -e "s/inet:$T_MILTER_PORT@/inet:$2@/" -e "s/@WIRE@/$3/" \
+	    "$T_TMP/scanmilter.conf" > "$T_TMP/scanmilter-$1.conf"
+	"$T_BIN" -f -c "$T_TMP/scanmilter-$1.conf" 2>"$T_TMP/logs/scanmilter-$1.log" &
+	pid=$!
+	T_PIDS="$T_PIDS $pid"
+	t_wait_port "$2" 10 || { echo "scanmilter ($1) did not start"; exit 1; }
+}
+start_sm plain "$T_MILTER_PORT" ""
+smpid=$pid
+start_sm zstd "$((T_MILTER_PORT + 1))" "compression = true;"
+zpid=$pid
+start_sm crypt "$((T_MILTER_PORT + 2))" "$KEY"
+epid=$pid
+start_sm crypt_zstd "$((T_MILTER_PORT + 3))" "$KEY compression = true;"
+ezpid=$pid
 proxypid=$(pgrep -f "rspamd_proxy process.*$T_RSPAMD_PROXY_PORT" | head -1)
 
 # peak_reset PID / peak PID - VmHWM of a process, in MB, since the reset.
@@ -67,13 +89,26 @@ peak() {
 	awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
 }
 
-# one LABEL PID MODE ADDR CONC N - a run; appends "LABEL CONC mps p50 p99 rss"
+# cpu_ticks PID - user + system clock ticks so far (fields 14, 15 of stat,
+# counted after the parenthesised name, which may hold blanks).
+cpu_ticks() {
+	[ -n "$1" ] || { echo 0; return; }
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+HZ=$(getconf CLK_TCK)
+
+# one LABEL PID MODE ADDR CONC N - a run; appends
+# "LABEL CONC mps p50 p99 rss cpu_us_per_msg ..."
 one() {
 	peak_reset "$2"
+	t0=$(cpu_ticks "$2")
 	line=$("$MB" -m "$3" -a "$4" -c "$5" -n "$6" -k 10 -t 60 $corpus)
+	t1=$(cpu_ticks "$2")
+	cpu=$(awk -v a="$t0" -v b="$t1" -v n="$6" -v hz="$HZ" -v p="$2" \
+	    'BEGIN { if (p == "") print "-"; else printf "%.0f", (b - a) * 1e6 / hz / n }')
 	set -- "$1" "$2" $line
 	# mode conc n ok reject tempfail other errors secs mps p50 p99
-	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10}" |
+	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") $cpu ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10}" |
 	    tee -a "$out" >&2
 }
 
@@ -81,12 +116,18 @@ one() {
 "$MB" -m milter -a "127.0.0.1:$T_MILTER_PORT" -c 4 -n 100 $corpus >/dev/null
 "$MB" -m milter -a "127.0.0.1:$T_RSPAMD_PROXY_PORT" -c 4 -n 100 $corpus >/dev/null
 "$MB" -m http -a "127.0.0.1:$T_RSPAMD_PORT" -c 4 -n 100 $corpus >/dev/null
+for i in 1 2 3; do
+	"$MB" -m milter -a "127.0.0.1:$((T_MILTER_PORT + i))" -c 4 -n 50 $corpus >/dev/null
+done
 
 : > "$out"
 for c in $CONC; do
 	one a-scanmilter "$smpid" milter "127.0.0.1:$T_MILTER_PORT" "$c" "$N"
 	one b-rspamd-proxy "$proxypid" milter "127.0.0.1:$T_RSPAMD_PROXY_PORT" "$c" "$N"
 	one c-direct-http "" http "127.0.0.1:$T_RSPAMD_PORT" "$c" "$N"
+	one w-zstd "$zpid" milter "127.0.0.1:$((T_MILTER_PORT + 1))" "$c" "$N"
+	one w-crypt "$epid" milter "127.0.0.1:$((T_MILTER_PORT + 2))" "$c" "$N"
+	one w-crypt+zstd "$ezpid" milter "127.0.0.1:$((T_MILTER_PORT + 3))" "$c" "$N"
 done
 
 # Through Postfix: one instance, one smtpd per milter, discard delivery.
@@ -117,8 +158,8 @@ fi
 # The table and the ratios.
 {
 	echo
-	printf '%-22s %5s %9s %9s %9s %9s\n' path conc msgs/s p50_ms p99_ms peakRSS_MB
-	awk '{ printf "%-22s %5s %9s %9s %9s %9s\n", $1, $2, $3, $4, $5, $6 }' "$out"
+	printf '%-22s %5s %9s %9s %9s %10s %10s\n' path conc msgs/s p50_ms p99_ms peakRSS_MB cpu_us/msg
+	awk '{ printf "%-22s %5s %9s %9s %9s %10s %10s\n", $1, $2, $3, $4, $5, $6, $7 }' "$out"
 	echo
 	printf '%5s %8s %8s %14s\n' conc a/b a/c postfix_a/b
 	for c in $CONC; do
@@ -130,6 +171,20 @@ fi
 		awk -v c="$c" -v a="$a" -v b="$b" -v h="$h" -v pa="$pa" -v pb="$pb" \
 		    'BEGIN { printf "%5s %8.3f %8.3f %14s\n", c, a / b, a / h,
 		    (pb > 0 ? sprintf("%.3f", pa / pb) : "-") }'
+	done
+	echo
+	echo "wire options against plain scanmilter (same run):"
+	printf '%5s %-12s %9s %9s %10s %12s\n' conc wire msgs/s vs_plain cpu_us/msg +cpu_us/msg
+	for c in $CONC; do
+		awk -v c="$c" '
+		$2 == c && $1 == "a-scanmilter" { pm = $3; pc = $7 }
+		$2 == c && $1 ~ /^w-/ { n++; l[n] = substr($1, 3); m[n] = $3; u[n] = $7 }
+		END {
+			printf "%5s %-12s %9s %9s %10s %12s\n", c, "plain", pm, "1.000", pc, "-"
+			for (i = 1; i <= n; i++)
+				printf "%5s %-12s %9s %9.3f %10s %+12d\n", c, l[i], m[i],
+				    m[i] / pm, u[i], u[i] - pc
+		}' "$out"
 	done
 } | tee "${BENCH_OUT:-$T_TMP/table}"
 echo "bench: logs and results in $T_TMP"
