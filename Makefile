@@ -18,6 +18,7 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+DATADIR  ?= $(PREFIX)/share
 BUILD    := build
 PKGS     := libcurl libzstd libsodium lua5.3 libconfig jansson
 
@@ -55,6 +56,9 @@ CORE_SRCS += src/policy.c
 CORE_SRCS += src/httpcrypt.c
 CORE_SRCS += src/compress.c
 CORE_SRCS += src/wire.c
+CORE_SRCS += src/luabridge.c
+CORE_SRCS += src/compare.c
+CORE_SRCS += src/mirror.c
 CORE_SRCS += src/upstream.c
 CORE_SRCS += src/scan.c
 CORE_SRCS += src/loop.c
@@ -119,8 +123,10 @@ test: deps-test
 	bash tests/run.sh all
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/scanmilter
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/scanmilter \
+	    $(DESTDIR)$(DATADIR)/scanmilter/lua/compare
 	install -m 755 $(BUILD)/scanmilter $(DESTDIR)$(SBINDIR)/scanmilter
+	install -m 644 lua/compare/*.lua $(DESTDIR)$(DATADIR)/scanmilter/lua/compare/
 	test -e $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf || \
 	    install -m 644 conf/scanmilter.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf

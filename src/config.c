@@ -19,9 +19,10 @@
 #include "config.h"
 #include "httpcrypt.h"
 #include "log.h"
+#include "luabridge.h"
 #include "xalloc.h"
 
-enum key_type { T_STR, T_BOOL, T_INT, T_SIZE, T_TIME, T_ENUM, T_MODE };
+enum key_type { T_STR, T_BOOL, T_INT, T_SIZE, T_TIME, T_ENUM, T_MODE, T_REAL };
 
 struct key {
 	const char	 *path;		/* dotted, relative to its table's root */
@@ -88,6 +89,18 @@ static const struct key config_keys[] = {
 	{ "scan.stats_interval", T_TIME, C(stats_interval), "300", 0, 86400,
 	  NULL, "log every upstream's counters this often; 0: only on "
 	  "SIGUSR2" },
+	{ "compare.script", T_STR, C(compare_script), "", 0, 0, NULL,
+	  "Lua compare script for mirrored messages: source, or a file "
+	  "path ending in .lua" },
+	{ "compare.max_instructions", T_INT, C(compare_max_instructions),
+	  "10000000", 1000, 2e9, NULL, "Lua instructions per call" },
+	{ "compare.timeout", T_TIME, C(compare_timeout), "1", 0.001, 60,
+	  NULL, "wall-clock time per call" },
+	{ "compare.max_memory", T_SIZE, C(compare_max_memory), "64M",
+	  256 * KB, 4 * GB, NULL, "memory of the compare script's state" },
+	{ "compare.max_queue", T_INT, C(compare_max_queue), "1000", 1,
+	  1000000, NULL, "mirrored messages waiting for the script; more "
+	  "are dropped and counted" },
 	{ "scan.on_failure", T_ENUM, C(on_failure), "tempfail", 0, 0,
 	  fallback_names, "answer when no verdict can be had" },
 	{ "scan.failure_message", T_STR, C(failure_message),
@@ -146,6 +159,17 @@ static const struct key group_keys[] = {
 	  "refuse to run this group in the clear: 'key' is then required" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL }
 };
+
+/* A mirror is a group plus these (mirror_keys is built from both). */
+static const struct key mirror_only_keys[] = {
+	{ "probability", T_REAL, G(probability), "1", 0, 1, NULL,
+	  "share of messages copied to this mirror, 0 to 1" },
+	{ "max_inflight", T_INT, G(max_inflight), "32", 1, 100000, NULL,
+	  "copies in flight at most; more are dropped and counted" },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL }
+};
+
+static struct key mirror_keys[40];
 
 /* A value read from the file or from a default text. */
 struct val {
@@ -234,6 +258,12 @@ assign_number(const struct key *k, char *base, struct val v, char *why,
 				snprintf(why, len, "expected an octal mode");
 				return -1;
 			}
+		} else if (k->type == T_REAL) {
+			d = strtod(v.str, &end);
+			if (*v.str == '\0' || *end != '\0') {
+				snprintf(why, len, "expected a number");
+				return -1;
+			}
 		} else if (k->type == T_INT) {
 			d = (double)strtol(v.str, &end, 10);
 			if (*v.str == '\0' || *end != '\0') {
@@ -260,7 +290,7 @@ assign_number(const struct key *k, char *base, struct val v, char *why,
 		return -1;
 	if (k->type == T_SIZE)
 		*(size_t *)(base + k->off) = (size_t)d;
-	else if (k->type == T_TIME)
+	else if (k->type == T_TIME || k->type == T_REAL)
 		*(double *)(base + k->off) = d;
 	else
 		*(int *)(base + k->off) = (int)d;
@@ -432,7 +462,8 @@ check_unknown(struct pstate *ps, const struct key *keys,
 		    prefix[0] ? "." : "", name);
 		snprintf(full, sizeof(full), "%s%s%s", shown,
 		    shown[0] ? "." : "", path);
-		if (strcmp(path, "upstreams") == 0 && keys == config_keys)
+		if ((strcmp(path, "upstreams") == 0 ||
+		    strcmp(path, "mirrors") == 0) && keys == config_keys)
 			continue;
 		if (config_setting_is_group(c) && key_is_section(keys, path)) {
 			if (check_unknown(ps, keys, c, path, shown) == -1)
@@ -477,17 +508,25 @@ load_wire(struct pstate *ps, struct group_conf *g, config_setting_t *s,
 
 /* load_group - one "upstreams.NAME" group. */
 static int
-load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s)
+load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s,
+    const char *section, const struct key *keys)
 {
 	char prefix[256], err[256];
 
-	g->name = xstrdup(config_setting_name(s));
-	snprintf(prefix, sizeof(prefix), "upstreams.%s", g->name);
+	snprintf(prefix, sizeof(prefix), "%s.%s", section,
+	    config_setting_name(s));
+	if (keys == mirror_keys) {
+		/* Its own namespace in the loop's registry and in logs. */
+		g->mirror_name = xstrdup(config_setting_name(s));
+		g->name = xasprintf("mirror:%s", g->mirror_name);
+	} else {
+		g->name = xstrdup(config_setting_name(s));
+	}
 	if (!config_setting_is_group(s))
 		return perr(ps, s, prefix, "expected a group { ... }");
-	if (check_unknown(ps, group_keys, s, "", prefix) == -1)
+	if (check_unknown(ps, keys, s, "", prefix) == -1)
 		return -1;
-	if (apply_table(ps, group_keys, (char *)g, s, "") == -1) {
+	if (apply_table(ps, keys, (char *)g, s, "") == -1) {
 		/* Reword the path to the full one. */
 		char *colon = strstr(ps->err, "option '");
 
@@ -514,6 +553,75 @@ load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s)
 	return load_wire(ps, g, s, prefix);
 }
 
+/* mirror_keys - group_keys followed by mirror_only_keys, built once. */
+static void
+mirror_keys_build(void)
+{
+	size_t n = 0;
+
+	for (const struct key *k = group_keys; k->path != NULL; k++)
+		mirror_keys[n++] = *k;
+	for (const struct key *k = mirror_only_keys; k->path != NULL; k++)
+		mirror_keys[n++] = *k;
+	for (struct key *k = mirror_keys; k->path != NULL; k++)
+		if (strcmp(k->path, "max_retries") == 0)
+			k->def = "0";	/* a copy is not worth a second try */
+}
+
+/* load_mirrors - every group under "mirrors" (none is fine). */
+static int
+load_mirrors(struct pstate *ps, struct config *cfg, config_t *lc)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	config_setting_t *ms = config_lookup(lc, "mirrors");
+	int n;
+
+	pthread_once(&once, mirror_keys_build);
+	if (ms == NULL)
+		return 0;
+	if (!config_setting_is_group(ms))
+		return perr(ps, ms, "mirrors", "expected a group { ... }");
+	n = config_setting_length(ms);
+	cfg->mirrors = xcalloc(n > 0 ? n : 1, sizeof(*cfg->mirrors));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(ms, i);
+
+		cfg->nmirrors++;
+		if (load_group(ps, &cfg->mirrors[i], s, "mirrors",
+		    mirror_keys) == -1)
+			return -1;
+		if (strcmp(cfg->mirrors[i].mirror_name, "main") == 0)
+			return perr(ps, s, "mirrors.main", "'main' is the "
+			    "name of the main scan's result; choose another");
+	}
+	return 0;
+}
+
+/*
+ * load_compare - the compare script is loaded once here, in a box of its
+ * own, so that a script that does not compile or does not return a
+ * function is a configuration error, not a surprise at the first message.
+ */
+static int
+load_compare(struct pstate *ps, struct config *cfg, config_t *lc)
+{
+	struct lbox_limits lim = {
+		(unsigned long)cfg->compare_max_instructions,
+		cfg->compare_timeout, cfg->compare_max_memory
+	};
+	char err[512];
+	struct lbox *b;
+
+	if (cfg->compare_script[0] == '\0')
+		return 0;
+	if ((b = lbox_new(cfg->compare_script, &lim, err, sizeof(err))) ==
+	    NULL)
+		return perr(ps, config_lookup(lc, "compare.script"),
+		    "compare.script", "%s", err);
+	lbox_free(b);
+	return 0;
+}
+
 /* load_groups - every group under "upstreams". */
 static int
 load_groups(struct pstate *ps, struct config *cfg, config_t *lc)
@@ -531,7 +639,8 @@ load_groups(struct pstate *ps, struct config *cfg, config_t *lc)
 	for (int i = 0; i < n; i++) {
 		cfg->ngroups++;
 		if (load_group(ps, &cfg->groups[i],
-		    config_setting_get_elem(ups, i)) == -1)
+		    config_setting_get_elem(ups, i), "upstreams",
+		    group_keys) == -1)
 			return -1;
 	}
 	if (config_group(cfg, cfg->scan_group) == NULL)
@@ -585,6 +694,8 @@ config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
 	    apply_table(&ps, config_keys, (char *)cfg,
 	    config_root_setting(lc), "") == -1 ||
 	    load_groups(&ps, cfg, lc) == -1 ||
+	    load_mirrors(&ps, cfg, lc) == -1 ||
+	    load_compare(&ps, cfg, lc) == -1 ||
 	    validate(&ps, cfg, lc) == -1) {
 		config_release(cfg);
 		return NULL;
@@ -685,6 +796,14 @@ config_release(struct config *cfg)
 		hc_peer_free(cfg->groups[i].wire.peer);
 	}
 	free(cfg->groups);
+	for (size_t i = 0; i < cfg->nmirrors; i++) {
+		free_strings(mirror_keys, (char *)&cfg->mirrors[i]);
+		free(cfg->mirrors[i].name);
+		free(cfg->mirrors[i].mirror_name);
+		hostlist_free(cfg->mirrors[i].hostlist);
+		hc_peer_free(cfg->mirrors[i].wire.peer);
+	}
+	free(cfg->mirrors);
 	free_strings(config_keys, (char *)cfg);
 	free(cfg->source);
 	free(cfg);
@@ -743,6 +862,7 @@ format_value(const struct key *k, const char *base, char *out, size_t len)
 		snprintf(out, len, "%zu", *(const size_t *)(base + k->off));
 		break;
 	case T_TIME:
+	case T_REAL:
 		snprintf(out, len, "%g", *(const double *)(base + k->off));
 		break;
 	case T_MODE:
@@ -769,6 +889,14 @@ config_dump(const struct config *cfg, void (*out)(const char *))
 			    sizeof(val));
 			snprintf(line, sizeof(line), "upstreams.%s.%s = %s;",
 			    cfg->groups[i].name, k->path, val);
+			out(line);
+		}
+	for (size_t i = 0; i < cfg->nmirrors; i++)
+		for (const struct key *k = mirror_keys; k->path != NULL; k++) {
+			format_value(k, (const char *)&cfg->mirrors[i], val,
+			    sizeof(val));
+			snprintf(line, sizeof(line), "mirrors.%s.%s = %s;",
+			    cfg->mirrors[i].mirror_name, k->path, val);
 			out(line);
 		}
 }

@@ -49,6 +49,10 @@ struct group_conf {
 	int		 compression;
 	int		 encrypted_only;
 	struct wire_opts wire;		/* peer made from key at load */
+	/* mirrors only */
+	double		 probability;
+	int		 max_inflight;
+	char		*mirror_name;	/* as written; name is "mirror:NAME" */
 };
 
 enum group_hash_key { HASH_KEY_IP, HASH_KEY_FROM };
@@ -93,6 +97,14 @@ struct config {
 	/* upstream groups */
 	struct group_conf *groups;
 	size_t		 ngroups;
+	/* mirrors ("mirrors { NAME { ... } }") and their compare script */
+	struct group_conf *mirrors;
+	size_t		 nmirrors;
+	char		*compare_script;
+	int		 compare_max_instructions;
+	double		 compare_timeout;
+	size_t		 compare_max_memory;
+	int		 compare_max_queue;
 	/* private */
 	int		 refs;
 };

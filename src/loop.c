@@ -35,7 +35,9 @@
 
 #include "blob.h"
 #include "config.h"
+#include "compare.h"
 #include "log.h"
+#include "mirror.h"
 #include "scan_internal.h"
 #include "upstream.h"
 #include "wire.h"
@@ -89,6 +91,7 @@ static struct {
 	pthread_mutex_t	 lock;		/* guards queue, queued, stopping */
 	struct scan_queue queue;
 	int		 queued;	/* queued + in flight */
+	int		 detached;	/* the same, of detached jobs */
 	int		 max_queue;
 	int		 stopping;
 	int		 running;	/* thread started, multi valid */
@@ -137,11 +140,14 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 	pthread_mutex_lock(&L.lock);
 	if (!L.running || L.stopping) {
 		*why = SCAN_ERR_SHUTDOWN;
-	} else if (L.queued >= L.max_queue) {
+	} else if (!j->detached && L.queued >= L.max_queue) {
 		*why = SCAN_ERR_OVERLOAD;
 	} else {
 		STAILQ_INSERT_TAIL(&L.queue, j, entry);
-		L.queued++;
+		if (j->detached)
+			L.detached++;
+		else
+			L.queued++;
 		/* Under the lock: the eventfd cannot go away meanwhile. */
 		loop_wake();
 		pthread_mutex_unlock(&L.lock);
@@ -166,7 +172,10 @@ static void
 finish_job(struct scan_job *j, enum scan_status st)
 {
 	pthread_mutex_lock(&L.lock);
-	L.queued--;
+	if (j->detached)
+		L.detached--;
+	else
+		L.queued--;
 	pthread_mutex_unlock(&L.lock);
 	scan_complete(j, st);
 }
@@ -253,14 +262,17 @@ sync_groups(double now)
 		return;
 	LIST_FOREACH(lg, &L.groups, entry)
 		lg->seen = 0;
-	for (size_t i = 0; i < cfg->ngroups; i++) {
-		lg = lgroup_get(&cfg->groups[i]);
+	for (size_t i = 0; i < cfg->ngroups + cfg->nmirrors; i++) {
+		const struct group_conf *gc = i < cfg->ngroups ?
+		    &cfg->groups[i] : &cfg->mirrors[i - cfg->ngroups];
+
+		lg = lgroup_get(gc);
 		lg->seen = 1;
 		if (lg->cfg != cfg) {
 			config_release(lg->cfg);
 			lg->cfg = config_acquire(cfg);
 		}
-		lg->wire = &cfg->groups[i].wire;
+		lg->wire = &gc->wire;
 	}
 	for (lg = LIST_FIRST(&L.groups); lg != NULL; lg = next) {
 		next = LIST_NEXT(lg, entry);
@@ -744,6 +756,8 @@ log_stats(double now)
 			    s->inflight, s->pings, s->ping_errors);
 		}
 	}
+	mirror_log_stats();
+	compare_log_stats();
 }
 
 /* take_queue - move the submission queue out under the lock. */
@@ -914,7 +928,8 @@ loop_main(void *arg)
 		pthread_mutex_lock(&L.lock);
 		stopping = L.stopping;
 		/* Leave once stopping and nothing queued or in flight. */
-		if (stopping && L.queued == 0 && STAILQ_EMPTY(&L.queue)) {
+		if (stopping && L.queued == 0 && L.detached == 0 &&
+		    STAILQ_EMPTY(&L.queue)) {
 			pthread_mutex_unlock(&L.lock);
 			break;
 		}

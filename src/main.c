@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "config.h"
 #include "httpcrypt.h"
 #include "log.h"
@@ -281,6 +282,8 @@ main(int argc, char **argv)
 	config_publish(config_acquire(cfg));
 	if (scan_loop_start(cfg->max_queue) == -1)
 		fatalx("cannot start the scan loop");
+	if (compare_start() == -1)
+		fatalx("cannot start the compare thread");
 	if (pthread_create(&sig_thread, NULL, sig_main,
 	    (void *)o.config_path) != 0)
 		fatalx("cannot start the signal thread");
@@ -289,7 +292,9 @@ main(int argc, char **argv)
 	if (milter_run() == -1)
 		log_err("milter main loop failed");
 	drain(cfg);
+	/* The loop first: its last mirror results may still fill sets. */
 	scan_loop_stop();
+	compare_stop();
 	if (cfg->pidfile[0] != '\0')
 		unlink(cfg->pidfile);
 	config_release(cfg);

@@ -19,7 +19,9 @@
 
 #include "blob.h"
 #include "config.h"
+#include "compare.h"
 #include "log.h"
+#include "mirror.h"
 #include "milter.h"
 #include "policy.h"
 #include "rspamd.h"
@@ -345,26 +347,58 @@ plan_reply_json(const struct conn *c, const char *json, size_t len,
 	return 0;
 }
 
-/* scan_message - send the message to the scan group and plan its verdict. */
+/* report_main - the main result into the compare set, if there is one. */
+static void
+report_main(struct cmp_set *set, struct scan_job *job, enum scan_status st)
+{
+	const char *body;
+	size_t len = 0;
+
+	if (set == NULL)
+		return;
+	if (job == NULL) {
+		cmp_set_report(set, 0, NULL, NULL, 0, "scan loop late", 0);
+		return;
+	}
+	body = scan_job_reply(job, &len);
+	cmp_set_report(set, 0, scan_job_upstream(job), st == SCAN_OK ? body :
+	    NULL, len, st == SCAN_OK ? NULL : scan_job_error(job),
+	    scan_job_elapsed_ms(job));
+}
+
+/*
+ * scan_message - send the message to the scan group and plan its verdict.
+ * Mirror copies go out after the main scan is submitted, so building them
+ * overlaps the scan instead of delaying it.
+ */
 static void
 scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
     struct plan *p)
 {
 	const struct group_conf *g = config_group(c->cfg, c->cfg->scan_group);
-	struct strlist hdrs = { NULL, 0 };
+	const char *hash = g->hash_key == HASH_KEY_FROM ? c->msg->from :
+	    c->addr;
+	struct strlist hdrs = { NULL, 0 }, mhdrs = { NULL, 0 };
+	struct cmp_set *set = NULL;
 	struct scan_job *job;
 	enum scan_status st;
 	const char *body;
 	size_t len;
+	int queued;
 
 	rspamd_request_headers(c, &hdrs);
+	if (c->cfg->nmirrors > 0)
+		strlist_copy(&mhdrs, &hdrs);
 	job = scan_job_new(session_qid(c), &hdrs, c->msg->blob, c->cfg, g,
-	    g->hash_key == HASH_KEY_FROM ? c->msg->from : c->addr,
-	    c->cfg->scan_timeout);
-	if (scan_submit(job) == 0)
-		st = scan_wait(&job, progress, ctx);
-	else
-		st = scan_job_status(job);
+	    hash, c->cfg->scan_timeout);
+	queued = scan_submit(job) == 0;
+	if (c->cfg->nmirrors > 0) {
+		set = mirror_fire(c->cfg, session_qid(c), &mhdrs,
+		    c->msg->blob, hash, c->msg->from);
+		strlist_free(&mhdrs);
+	}
+	st = queued ? scan_wait(&job, progress, ctx) : scan_job_status(job);
+	report_main(set, job, st);
 	if (job != NULL) {
 		snprintf(r->upstream, sizeof(r->upstream), "%s",
 		    scan_job_upstream(job));

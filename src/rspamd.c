@@ -33,6 +33,13 @@ strlist_addf(struct strlist *l, const char *fmt, ...)
 }
 
 void
+strlist_copy(struct strlist *dst, const struct strlist *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		strlist_add(dst, xstrdup(src->v[i]));
+}
+
+void
 strlist_free(struct strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)

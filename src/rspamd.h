@@ -44,6 +44,8 @@ struct strlist {
 void	strlist_add(struct strlist *, char *owned);
 void	strlist_addf(struct strlist *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* strlist_copy - append copies of src's strings to dst. */
+void	strlist_copy(struct strlist *dst, const struct strlist *src);
 void	strlist_free(struct strlist *);
 
 /*

@@ -120,6 +120,27 @@ scan_submit(struct scan_job *j)
 	return -1;
 }
 
+void
+scan_submit_detached(struct scan_job *j,
+    void (*done)(struct scan_job *, void *), void *arg)
+{
+	enum scan_status why = SCAN_ERR_INTERNAL;
+
+	j->detached = 1;
+	j->done = done;
+	j->done_arg = arg;
+	/* Detached before the loop can see it: it may complete at once. */
+	j->state = JOB_DETACHED;
+	if (!j->wire_failed && loop_enqueue(j, &why) == 0)
+		return;
+	j->status = why;
+	if (j->error[0] == '\0')
+		snprintf(j->error, sizeof(j->error), "%s",
+		    scan_status_name(why));
+	done(j, arg);
+	scan_job_destroy(j);
+}
+
 enum scan_status
 scan_wait(struct scan_job **jp, void (*progress)(void *), void *arg)
 {
@@ -158,6 +179,13 @@ scan_complete(struct scan_job *j, enum scan_status st)
 	int abandoned;
 
 	j->elapsed_ms = ts_ms_since(&j->submitted);
+	if (j->detached) {
+		/* Nobody waits: the loop thread is the only owner. */
+		j->status = st;
+		j->done(j, j->done_arg);
+		scan_job_destroy(j);
+		return;
+	}
 	pthread_mutex_lock(&j->lock);
 	abandoned = j->state == JOB_ABANDONED;
 	if (!abandoned) {

@@ -60,6 +60,15 @@ struct scan_job	*scan_job_new(const char *qid, struct strlist *hdrs,
 /* scan_submit - queue the job; -1 (job completed with status) if refused. */
 int		 scan_submit(struct scan_job *);
 /*
+ * scan_submit_detached - queue a job nobody waits for (a mirror copy):
+ * done(job, arg) is called once in the loop thread when it completes (or
+ * at once, in the caller, if it is refused), and the job is freed right
+ * after.  Detached jobs do not count against max_queue; their sender
+ * bounds them.
+ */
+void		 scan_submit_detached(struct scan_job *,
+		    void (*done)(struct scan_job *, void *), void *arg);
+/*
  * scan_wait - block until completion; progress(arg) every few seconds.  If
  * the loop is late past the deadline, the job is abandoned to it: *jp is set
  * to NULL and SCAN_ERR_TIMEOUT returned; the caller must not touch it again.

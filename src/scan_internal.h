@@ -15,7 +15,12 @@
 
 #define SCAN_REPLY_MAX	(16u * 1024 * 1024)	/* largest reply accepted */
 
-enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED };
+/*
+ * JOB_ABANDONED: its waiter gave up; JOB_DETACHED: it never had one.  Both
+ * are freed by scan_complete (after calling done, for detached ones).
+ */
+enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED,
+    JOB_DETACHED };
 
 struct upstream;
 
@@ -31,6 +36,9 @@ struct scan_job {
 	char			*hash_key;	/* client IP or sender; may be NULL */
 	struct wire_req		 wire;		/* the request as sent */
 	int			 wire_failed;	/* could not build it: error says */
+	int			 detached;	/* see scan_submit_detached */
+	void			(*done)(struct scan_job *, void *);
+	void			*done_arg;
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
 	struct timespec		 submitted;
 	/* output: written by the loop before completion */

@@ -44,7 +44,8 @@ t_port_free() { t_port_until "$1" "$2" down; }
 
 # rspamd_start DIR [NORMAL_COUNT [PROXY_COUNT]] - a private Rspamd with the suite's
 # config under DIR, ready when /ping answers (at most 120 s: the first start
-# compiles hyperscan databases).
+# compiles hyperscan databases).  RSPAMD_MIRROR=1 in the environment adds
+# the rule that makes it judge like a test cluster (rspamd.local.lua).
 rspamd_start() {
 	rs=$1
 	for p in "$T_RSPAMD_PORT" "$T_RSPAMD_CTL_PORT" "$T_RSPAMD_PROXY_PORT"; do
@@ -62,6 +63,8 @@ rspamd_start() {
 	    -e "s/@NORMAL_COUNT@/${2:-1}/g" -e "s/@PROXY_COUNT@/${3:-1}/g" \
 	    "$T_TOP/tests/rspamd/rspamd.conf" > "$rs/local/rspamd.conf"
 	echo "$T_RSPAMD_PORT" > "$rs/local/instance"
+	# RSPAMD_MIRROR=1: the test rules of a "test cluster" (rspamd.local.lua).
+	[ -n "${RSPAMD_MIRROR:-}" ] && : > "$rs/local/mirror_rules"
 	chown -R _rspamd:_rspamd "$rs"
 	rspamd -u _rspamd -g _rspamd -c "$rs/local/rspamd.conf" \
 	    --var CONFDIR=/etc/rspamd --var LOCAL_CONFDIR="$rs/local" \

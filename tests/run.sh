@@ -35,7 +35,8 @@ run_unit() {
 		[ -x "$t" ] || continue
 		case "$t" in *.d) continue ;; esac
 		name=unit/$(basename "$t")
-		out=$("$t" 2>&1)
+		# Bounded: a unit test that hangs is a failure, not a stuck run.
+		out=$(timeout "${T_UNIT_TIMEOUT:-300}" "$t" 2>&1)
 		rc=$?
 		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
 		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p')

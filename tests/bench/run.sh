@@ -19,6 +19,13 @@
 # throughput ratio to plain and scanmilter's CPU time per message.  (The
 # scanners' own cost of decrypting and decompressing shows in throughput.)
 #
+# And the cost of mirroring on the main path: one more instance copies
+# every message (probability 1) to a mirror and runs a compare script
+# (lua/compare/log_scores.lua) on each.  The mirror is the fake upstream's
+# "garbage" port, which answers at once: the copy's whole path runs (build,
+# send, read, compare) while the scanners' load stays that of plain
+# scanmilter, so the difference in latency is scanmilter's own.
+#
 # Knobs (environment): BENCH_CONC="1 8 32", BENCH_N=600 (messages per
 # run), BENCH_SMTP_N=300, BENCH_WORKERS=2 (Rspamd normal workers),
 # BENCH_OUT (also write the table there).  Loopback only; every run is
@@ -28,7 +35,7 @@ T_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export T_TOP
 : "${T_RSPAMD_PORT:=22333}" "${T_RSPAMD_CTL_PORT:=22334}"
 : "${T_RSPAMD_PROXY_PORT:=22332}" "${T_MILTER_PORT:=22339}"
-: "${T_SMTP_PORT:=22025}"
+: "${T_SMTP_PORT:=22025}" "${T_FAKE_PORT:=22340}"
 . "$T_TOP/tests/lib.sh"
 CONC=${BENCH_CONC:-1 8 32}
 N=${BENCH_N:-600}
@@ -80,6 +87,16 @@ start_sm crypt "$((T_MILTER_PORT + 2))" "$KEY"
 epid=$pid
 start_sm crypt_zstd "$((T_MILTER_PORT + 3))" "$KEY compression = true;"
 ezpid=$pid
+python3 "$T_TOP/tests/fake_upstream.py" "$T_FAKE_PORT" >"$T_TMP/logs/fake.log" 2>&1 &
+T_PIDS="$T_PIDS $!"
+t_wait_port "$((T_FAKE_PORT + 1))" 10 || { echo "fake upstream did not start"; exit 1; }
+cat >> "$T_TMP/scanmilter.conf" <<CF
+mirrors: { null: { hosts = "127.0.0.1:$((T_FAKE_PORT + 1))"; probability = 1;
+  max_inflight = 4096; check_interval = 0; max_errors = 1000000; }; };
+compare: { script = "$T_TOP/lua/compare/log_scores.lua"; };
+CF
+start_sm mirror "$((T_MILTER_PORT + 4))" ""
+mirpid=$pid
 proxypid=$(pgrep -f "rspamd_proxy process.*$T_RSPAMD_PROXY_PORT" | head -1)
 
 # peak_reset PID / peak PID - VmHWM of a process, in MB, since the reset.
@@ -116,7 +133,7 @@ one() {
 "$MB" -m milter -a "127.0.0.1:$T_MILTER_PORT" -c 4 -n 100 $corpus >/dev/null
 "$MB" -m milter -a "127.0.0.1:$T_RSPAMD_PROXY_PORT" -c 4 -n 100 $corpus >/dev/null
 "$MB" -m http -a "127.0.0.1:$T_RSPAMD_PORT" -c 4 -n 100 $corpus >/dev/null
-for i in 1 2 3; do
+for i in 1 2 3 4; do
 	"$MB" -m milter -a "127.0.0.1:$((T_MILTER_PORT + i))" -c 4 -n 50 $corpus >/dev/null
 done
 
@@ -128,6 +145,7 @@ for c in $CONC; do
 	one w-zstd "$zpid" milter "127.0.0.1:$((T_MILTER_PORT + 1))" "$c" "$N"
 	one w-crypt "$epid" milter "127.0.0.1:$((T_MILTER_PORT + 2))" "$c" "$N"
 	one w-crypt+zstd "$ezpid" milter "127.0.0.1:$((T_MILTER_PORT + 3))" "$c" "$N"
+	one m-mirror+compare "$mirpid" milter "127.0.0.1:$((T_MILTER_PORT + 4))" "$c" "$N"
 done
 
 # Through Postfix: one instance, one smtpd per milter, discard delivery.
@@ -185,6 +203,13 @@ fi
 				printf "%5s %-12s %9s %9.3f %10s %+12d\n", c, l[i], m[i],
 				    m[i] / pm, u[i], u[i] - pc
 		}' "$out"
+	done
+	echo
+	echo "mirroring every message (plus a compare script) against plain scanmilter:"
+	printf '%5s %-16s %9s %9s %9s %10s\n' conc path msgs/s p50_ms p99_ms cpu_us/msg
+	for c in $CONC; do
+		awk -v c="$c" '$2 == c && ($1 == "a-scanmilter" || $1 == "m-mirror+compare") {
+			printf "%5s %-16s %9s %9s %9s %10s\n", c, $1, $3, $4, $5, $7 }' "$out"
 	done
 } | tee "${BENCH_OUT:-$T_TMP/table}"
 echo "bench: logs and results in $T_TMP"

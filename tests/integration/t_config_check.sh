@@ -73,6 +73,26 @@ printf '%s\n' 'upstreams: { default: { hosts = "127.0.0.1";
   key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgyy";
   encrypted_only = true; compression = true; }; };' > "$d/keyok.conf"
 expect_ok -c "$d/keyok.conf"
+# Mirrors and the compare script.
+expect_bad mirror_prob "$UP
+mirrors: { test: { hosts = \"127.0.0.1:11334\"; probability = 1.5; }; };" \
+    "$d/mirror_prob.conf:2: option 'mirrors.test.probability': value 1.5 is out of range"
+expect_bad mirror_main "$UP
+mirrors: { main: { hosts = \"127.0.0.1:11334\"; }; };" \
+    "$d/mirror_main.conf:2: option 'mirrors.main': 'main' is the name of the main scan"
+expect_bad mirror_unknown "$UP
+mirrors: { test: { hosts = \"127.0.0.1:11334\"; weight = 3; }; };" \
+    "$d/mirror_unknown.conf:2: option 'mirrors.test.weight': unknown option"
+expect_bad compare_syntax "$UP
+compare: { script = \"return function(r) if end\"; };" \
+    "$d/compare_syntax.conf:2: option 'compare.script': compare.script:1: unexpected symbol near 'end'"
+expect_bad compare_value "$UP
+compare: { script = \"return {}\"; };" \
+    "$d/compare_value.conf:2: option 'compare.script': the script must return a function, not a table"
+printf '%s\n' "$UP" 'mirrors: { test: { hosts = "127.0.0.1:11334"; probability = 0.1;
+  key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgyy"; }; };' \
+    "compare: { script = \"$T_TOP/lua/compare/log_scores.lua\"; };" > "$d/mirrorok.conf"
+expect_ok -c "$d/mirrorok.conf"
 if "$T_BIN" -t -c "$d/does-not-exist.conf" >/dev/null 2>&1; then
 	echo "FAIL: a missing file was accepted"
 	fails=$((fails + 1))

@@ -105,3 +105,25 @@ rspamd_config:register_symbol({
     return task:get_header('X-Test-Action') == 'spam'
   end,
 })
+
+-- An instance started with RSPAMD_MIRROR=1 (tests/lib.sh) judges a little
+-- differently, as a test cluster would: every message gets MIRROR_ONLY,
+-- worth 1.5.  tests/integration/t_mirror.sh compares it with the others.
+local is_mirror = false
+do
+  local f = io.open(rspamd_paths['LOCAL_CONFDIR'] .. '/mirror_rules')
+  if f then
+    is_mirror = true
+    f:close()
+  end
+end
+if is_mirror then
+  rspamd_config:register_symbol({
+    name = 'MIRROR_ONLY',
+    score = 1.5,
+    group = 'scanmilter_test',
+    callback = function(task)
+      return true, 'mirror'
+    end,
+  })
+end

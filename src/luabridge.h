@@ -1,0 +1,73 @@
+/*
+ * luabridge - every use of Lua 5.3 in the daemon: a contained interpreter
+ * ("box") and the calls made into it.  Today that is the compare script of
+ * mirroring: a chunk that returns a function, called once per mirrored
+ * message with every scanner's result.
+ *
+ * Containment, so that no script can hurt mail flow:
+ *   - errors are caught (lua_pcall) and returned as text;
+ *   - an instruction budget and a wall-clock budget per call: past either,
+ *     every further instruction raises "runaway script" until the call
+ *     unwinds, so even a script that catches errors with pcall cannot
+ *     loop forever;
+ *   - a memory ceiling on the whole state (the allocator refuses past it);
+ *   - libraries: base, string, table, math, utf8, io (to write reports),
+ *     and os without exit, execute, remove, rename, setlocale, tmpname.
+ * The script API is a table "scanmilter" with log_debug, log_info and
+ * log_warn(text); each line carries the message's queue id.
+ *
+ * Threads: a box is used by one thread at a time (the compare thread owns
+ * its boxes); boxes share nothing.
+ */
+#ifndef SCANMILTER_LUABRIDGE_H
+#define SCANMILTER_LUABRIDGE_H
+
+#include <stddef.h>
+
+struct vsummary;
+struct lbox;
+
+struct lbox_limits {
+	unsigned long	 max_instructions;	/* per call */
+	double		 max_seconds;		/* per call */
+	size_t		 max_memory;		/* whole state, bytes */
+};
+
+/*
+ * lbox_new - a box that has loaded script: Lua source, or the path of a
+ * file if it ends in ".lua".  The chunk must return a function, which
+ * becomes the box's entry point.  NULL with err (file, line and reason
+ * from Lua) if it cannot be loaded, fails, or returns something else.
+ */
+struct lbox	*lbox_new(const char *script, const struct lbox_limits *,
+		    char *err, size_t errlen);
+void		 lbox_free(struct lbox *);
+
+/* One scanner's part of a compare: a parsed result or an error. */
+struct cmp_result {
+	const char		*name;		/* "main" or the mirror's name */
+	const char		*upstream;	/* host that answered, or NULL */
+	const char		*error;		/* NULL when v is set */
+	const struct vsummary	*v;
+	double			 ms;		/* time to the answer */
+};
+
+/* What the script learns about the message itself. */
+struct cmp_msg {
+	const char	*qid;
+	const char	*from;
+	size_t		 size;
+};
+
+/*
+ * lbox_compare - call the entry point as f(results, msg): results is a
+ * table keyed by name, each { upstream, time_ms, error } or { upstream,
+ * time_ms, action, score, required_score, symbols = { NAME = { score,
+ * options = {...} } } }; msg is { qid, from, size }.  -1 with err when the
+ * script fails or is stopped.
+ */
+int		 lbox_compare(struct lbox *, const struct cmp_msg *,
+		    const struct cmp_result *, size_t n, char *err,
+		    size_t errlen);
+
+#endif
