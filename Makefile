@@ -57,6 +57,8 @@ CORE_SRCS += src/httpcrypt.c
 CORE_SRCS += src/compress.c
 CORE_SRCS += src/wire.c
 CORE_SRCS += src/luabridge.c
+CORE_SRCS += src/mime.c
+CORE_SRCS += src/selfscan.c
 CORE_SRCS += src/compare.c
 CORE_SRCS += src/mirror.c
 CORE_SRCS += src/upstream.c
@@ -64,6 +66,7 @@ CORE_SRCS += src/scan.c
 CORE_SRCS += src/loop.c
 CORE_SRCS += src/milter.c
 CORE_SRCS += $(BUILD)/default_conf.c
+CORE_SRCS += $(BUILD)/builtin_rules.c
 
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(notdir $(CORE_SRCS)))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -78,6 +81,10 @@ $(BUILD):
 
 $(BUILD)/default_conf.c: conf/default.conf scripts/embed-conf.sh | $(BUILD)
 	sh scripts/embed-conf.sh $< > $@
+
+RULES := $(sort $(wildcard lua/rules/*.lua))
+$(BUILD)/builtin_rules.c: $(RULES) scripts/embed-rules.sh | $(BUILD)
+	sh scripts/embed-rules.sh $(RULES) > $@
 
 $(BUILD)/%.o: %.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -124,9 +131,11 @@ test: deps-test
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/scanmilter \
-	    $(DESTDIR)$(DATADIR)/scanmilter/lua/compare
+	    $(DESTDIR)$(DATADIR)/scanmilter/lua/compare \
+	    $(DESTDIR)$(DATADIR)/scanmilter/lua/rules
 	install -m 755 $(BUILD)/scanmilter $(DESTDIR)$(SBINDIR)/scanmilter
 	install -m 644 lua/compare/*.lua $(DESTDIR)$(DATADIR)/scanmilter/lua/compare/
+	install -m 644 lua/rules/*.lua $(DESTDIR)$(DATADIR)/scanmilter/lua/rules/
 	test -e $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf || \
 	    install -m 644 conf/scanmilter.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf

@@ -17,6 +17,8 @@ unix:*|local:*)	pf="unix:${spec#*:}" ;;
 esac
 cat <<MSG
 scanmilter listens on:  $spec
+Scanning:               in process with the built-in rules (self-scan) on
+                        the embedded default; ARGS="-c FILE" for Rspamd
 Postfix (main.cf):      smtpd_milters = $pf
                         milter_default_action = tempfail
 Sendmail (.mc):         INPUT_MAIL_FILTER(\`scanmilter', \`S=$spec, F=T, T=S:30s;R:5m;E:10m')

@@ -20,6 +20,7 @@
 #include "httpcrypt.h"
 #include "log.h"
 #include "luabridge.h"
+#include "selfscan.h"
 #include "xalloc.h"
 
 enum key_type { T_STR, T_BOOL, T_INT, T_SIZE, T_TIME, T_ENUM, T_MODE, T_REAL };
@@ -89,6 +90,34 @@ static const struct key config_keys[] = {
 	{ "scan.stats_interval", T_TIME, C(stats_interval), "300", 0, 86400,
 	  NULL, "log every upstream's counters this often; 0: only on "
 	  "SIGUSR2" },
+	{ "selfscan.builtin_rules", T_BOOL, C(ss_builtin), "true", 0, 0,
+	  NULL, "run the built-in rule set (lua/rules, compiled in)" },
+	{ "selfscan.rules_dir", T_STR, C(ss_rules_dir), "", 0, 0, NULL,
+	  "also run every *.lua rule file of this directory" },
+	{ "selfscan.reject", T_REAL, C(ss_reject), "15", 0, 1000, NULL,
+	  "score from which to reject (0: never)" },
+	{ "selfscan.rewrite_subject", T_REAL, C(ss_rewrite_subject), "0", 0,
+	  1000, NULL, "score from which to rewrite the subject (0: never)" },
+	{ "selfscan.add_header", T_REAL, C(ss_add_header), "6", 0, 1000, NULL,
+	  "score from which to add the spam header (0: never)" },
+	{ "selfscan.greylist", T_REAL, C(ss_greylist), "4", 0, 1000, NULL,
+	  "score from which the action is greylist (0: never)" },
+	{ "selfscan.allow_ips", T_STR, C(ss_allow_ips), "", 0, 0, NULL,
+	  "file of client IPs and networks to allow (-20)" },
+	{ "selfscan.deny_ips", T_STR, C(ss_deny_ips), "", 0, 0, NULL,
+	  "file of client IPs and networks to deny (+20)" },
+	{ "selfscan.allow_senders", T_STR, C(ss_allow_senders), "", 0, 0,
+	  NULL, "file of sender addresses and domains to allow (-20)" },
+	{ "selfscan.deny_senders", T_STR, C(ss_deny_senders), "", 0, 0, NULL,
+	  "file of sender addresses and domains to deny (+20)" },
+	{ "selfscan.max_instructions", T_INT, C(ss_max_instructions),
+	  "1000000", 1000, 2e9, NULL, "Lua instructions per rule and message" },
+	{ "selfscan.timeout", T_TIME, C(ss_timeout), "0.5", 0.001, 60, NULL,
+	  "wall-clock time per rule and message" },
+	{ "selfscan.max_memory", T_SIZE, C(ss_max_memory), "64M", 256 * KB,
+	  4 * GB, NULL, "memory of each rules Lua state" },
+	{ "selfscan.max_size", T_SIZE, C(ss_max_size), "10M", 4 * KB, 4 * GB,
+	  NULL, "bytes of a message the rules see (the rest is not parsed)" },
 	{ "compare.script", T_STR, C(compare_script), "", 0, 0, NULL,
 	  "Lua compare script for mirrored messages: source, or a file "
 	  "path ending in .lua" },
@@ -150,6 +179,8 @@ static const struct key group_keys[] = {
 	  "GET /ping to every upstream this often; 0: no active checks" },
 	{ "hash_key", T_ENUM, G(hash_key), "ip", 0, 0, hash_key_names,
 	  "what the hash strategy hashes: ip (client) or from (sender)" },
+	{ "self_scan", T_BOOL, G(self_scan), "false", 0, 0, NULL,
+	  "scan in process with the Lua rules (selfscan.*); no hosts" },
 	{ "key", T_STR, G(key), "", 0, 0, NULL,
 	  "the scanners' public key (rspamadm keypair): encrypt with "
 	  "HTTPCrypt" },
@@ -539,6 +570,15 @@ load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s,
 		}
 		return -1;
 	}
+	if (g->self_scan) {
+		if (keys == mirror_keys)
+			return perr(ps, config_setting_lookup(s, "self_scan"),
+			    prefix, "a mirror cannot be self_scan");
+		if (g->hosts[0] != '\0')
+			return perr(ps, config_setting_lookup(s, "hosts"),
+			    prefix, "self_scan and hosts exclude each other");
+		return 0;
+	}
 	if (g->hosts[0] == '\0')
 		return perr(ps, s, prefix, "'hosts' is required");
 	g->hostlist = hostlist_parse(g->hosts, err, sizeof(err));
@@ -622,6 +662,22 @@ load_compare(struct pstate *ps, struct config *cfg, config_t *lc)
 	return 0;
 }
 
+/* load_selfscan - the rules load, if a group scans in process. */
+static int
+load_selfscan(struct pstate *ps, struct config *cfg, config_t *lc)
+{
+	char err[512];
+	int any = 0;
+
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		any |= cfg->groups[i].self_scan;
+	if (!any || selfscan_check(cfg, err, sizeof(err)) == 0)
+		return 0;
+	return perr(ps, config_lookup(lc, "selfscan.rules_dir") != NULL ?
+	    config_lookup(lc, "selfscan.rules_dir") :
+	    config_lookup(lc, "selfscan"), "selfscan", "%s", err);
+}
+
 /* load_groups - every group under "upstreams". */
 static int
 load_groups(struct pstate *ps, struct config *cfg, config_t *lc)
@@ -696,6 +752,7 @@ config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
 	    load_groups(&ps, cfg, lc) == -1 ||
 	    load_mirrors(&ps, cfg, lc) == -1 ||
 	    load_compare(&ps, cfg, lc) == -1 ||
+	    load_selfscan(&ps, cfg, lc) == -1 ||
 	    validate(&ps, cfg, lc) == -1) {
 		config_release(cfg);
 		return NULL;

@@ -49,6 +49,7 @@ struct group_conf {
 	int		 compression;
 	int		 encrypted_only;
 	struct wire_opts wire;		/* peer made from key at load */
+	int		 self_scan;	/* scan in process (selfscan.h) */
 	/* mirrors only */
 	double		 probability;
 	int		 max_inflight;
@@ -100,6 +101,17 @@ struct config {
 	/* mirrors ("mirrors { NAME { ... } }") and their compare script */
 	struct group_conf *mirrors;
 	size_t		 nmirrors;
+	/* self-scan ("selfscan { ... }") */
+	int		 ss_builtin;
+	char		*ss_rules_dir;
+	double		 ss_reject, ss_add_header, ss_rewrite_subject;
+	double		 ss_greylist;
+	char		*ss_allow_ips, *ss_deny_ips;
+	char		*ss_allow_senders, *ss_deny_senders;
+	int		 ss_max_instructions;
+	double		 ss_timeout;
+	size_t		 ss_max_memory;
+	size_t		 ss_max_size;
 	char		*compare_script;
 	int		 compare_max_instructions;
 	double		 compare_timeout;

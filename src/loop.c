@@ -266,6 +266,8 @@ sync_groups(double now)
 		const struct group_conf *gc = i < cfg->ngroups ?
 		    &cfg->groups[i] : &cfg->mirrors[i - cfg->ngroups];
 
+		if (gc->self_scan)
+			continue;	/* no hosts: scanned in process */
 		lg = lgroup_get(gc);
 		lg->seen = 1;
 		if (lg->cfg != cfg) {

@@ -2,9 +2,12 @@
  * luabridge.c - contained Lua states and the calls into them; see
  * luabridge.h.  The only file that includes the Lua headers.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #include "log.h"
 #include "luabridge.h"
+#include "mime.h"
 #include "verdict.h"
 #include "xalloc.h"
 
@@ -179,12 +183,11 @@ call_begin(struct lbox *b, const char *qid)
 	b->qid = qid;
 }
 
-struct lbox *
-lbox_new(const char *script, const struct lbox_limits *lim, char *err,
-    size_t errlen)
+/* box_create - a state with the libraries and budgets; NULL with err. */
+static struct lbox *
+box_create(const struct lbox_limits *lim, char *err, size_t errlen)
 {
 	struct lbox *b = xcalloc(1, sizeof(*b));
-	int rc;
 
 	b->lim = *lim;
 	b->entry = LUA_NOREF;
@@ -196,6 +199,18 @@ lbox_new(const char *script, const struct lbox_limits *lim, char *err,
 	}
 	call_begin(b, NULL);
 	open_libs(b->L);
+	return b;
+}
+
+struct lbox *
+lbox_new(const char *script, const struct lbox_limits *lim, char *err,
+    size_t errlen)
+{
+	struct lbox *b = box_create(lim, err, errlen);
+	int rc;
+
+	if (b == NULL)
+		return NULL;
 	/* Source text only: precompiled chunks can crash the VM. */
 	if (ends_with(script, ".lua"))
 		rc = luaL_loadfilex(b->L, script, "t");
@@ -328,4 +343,432 @@ lbox_compare(struct lbox *b, const struct cmp_msg *m,
 	/* Give back what the call left behind before the next one. */
 	lua_gc(L, LUA_GCCOLLECT, 0);
 	return rc == LUA_OK ? 0 : -1;
+}
+
+/* ---- self-scan rules ------------------------------------------------ */
+
+/*
+ * The rule engine's Lua side, run before any rule file: rule{} registers,
+ * the task's methods, and list helpers.  Kept in Lua because that is what
+ * rule writers read.
+ */
+static const char rules_prelude[] =
+"local rules, seen = {}, {}\n"
+"scanmilter._rules = rules\n"
+"function rule(r)\n"
+"  if type(r) ~= 'table' then error('rule { ... } expects a table', 2) end\n"
+"  if type(r.name) ~= 'string' or not r.name:match('^[%w_]+$') then\n"
+"    error('a rule name is letters, digits and _', 2) end\n"
+"  if type(r.check) ~= 'function' then\n"
+"    error('rule ' .. r.name .. ': check must be a function', 2) end\n"
+"  if seen[r.name] then error('rule ' .. r.name .. ' defined twice', 2) end\n"
+"  seen[r.name] = true\n"
+"  r.score = tonumber(r.score) or 0\n"
+"  rules[#rules + 1] = r\n"
+"end\n"
+"local Task = {}\n"
+"Task.__index = Task\n"
+"function Task:header(n) local l = self.headers[n:lower()] return l and l[1] end\n"
+"function Task:header_all(n) return self.headers[n:lower()] or {} end\n"
+"function Task:header_count(n) return #(self.headers[n:lower()] or {}) end\n"
+"scanmilter._task_mt = Task\n"
+"-- read_list(path): the set of its lines, lower case, without blanks\n"
+"-- and # comments; an empty set (and a warning) if it cannot be read.\n"
+"function scanmilter.read_list(path)\n"
+"  local set = {}\n"
+"  if path == nil or path == '' then return set end\n"
+"  local f, err = io.open(path)\n"
+"  if not f then scanmilter.log_warn('list ' .. tostring(err)) return set end\n"
+"  for line in f:lines() do\n"
+"    line = line:gsub('#.*', ''):match('^%s*(.-)%s*$'):lower()\n"
+"    if line ~= '' then set[line] = true end\n"
+"  end\n"
+"  f:close()\n"
+"  return set\n"
+"end\n"
+"-- ip_in(set, ip): ip equals an entry, or is inside an entry's CIDR.\n"
+"function scanmilter.ip_in(set, ip)\n"
+"  if ip == nil or ip == '' then return false end\n"
+"  if set[ip:lower()] then return true end\n"
+"  for e in pairs(set) do\n"
+"    if e:find('/', 1, true) and scanmilter.ip_match(ip, e) then return true end\n"
+"  end\n"
+"  return false\n"
+"end\n";
+
+/* parse_ip - text to 16 bytes (IPv4 mapped), family in *v4. */
+static int
+parse_ip(const char *s, uint8_t out[16], int *v4)
+{
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET6, s, out) == 1) {
+		*v4 = 0;
+		return 0;
+	}
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		*v4 = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/* api_ip_match - scanmilter.ip_match(ip, "net/len"): a boolean. */
+static int
+api_ip_match(lua_State *L)
+{
+	const char *ip = luaL_checkstring(L, 1), *cidr = luaL_checkstring(L, 2);
+	const char *slash = strchr(cidr, '/');
+	char net[64];
+	uint8_t a[16], n[16];
+	int v4a, v4n, bits, ok = 0;
+
+	if (slash != NULL && (size_t)(slash - cidr) < sizeof(net)) {
+		memcpy(net, cidr, slash - cidr);
+		net[slash - cidr] = '\0';
+		bits = atoi(slash + 1);
+		if (parse_ip(ip, a, &v4a) == 0 && parse_ip(net, n, &v4n) == 0 &&
+		    v4a == v4n && bits >= 0 && bits <= (v4n ? 32 : 128)) {
+			bits += v4n ? 96 : 0;
+			ok = 1;
+			for (int i = 0; i < 16 && ok; i++) {
+				int keep = bits >= 8 ? 8 : bits > 0 ? bits : 0;
+				uint8_t mask = (uint8_t)(0xff00 >> keep);
+
+				ok = (a[i] & mask) == (n[i] & mask);
+				bits -= keep;
+			}
+		}
+	}
+	lua_pushboolean(L, ok);
+	return 1;
+}
+
+/* run_chunk - load (file or text) and run one chunk with a fresh budget. */
+static int
+run_chunk(struct lbox *b, const char *name, const char *text, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	call_begin(b, NULL);
+	rc = text != NULL ? luaL_loadbufferx(b->L, text, strlen(text), name,
+	    "t") : luaL_loadfilex(b->L, name, "t");
+	if (rc == LUA_OK)
+		rc = lua_pcall(b->L, 0, 0, 0);
+	if (rc != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(b->L, -1));
+		lua_settop(b->L, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* name_cmp - qsort of file names. */
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* load_dir - every *.lua of dir, in name order. */
+static int
+load_dir(struct lbox *b, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL, path[4096];
+	size_t n = 0;
+	int rc = 0;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot open rules directory %s", dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0 &&
+		    e->d_name[0] != '.') {
+			names = xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = xstrdup(e->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (rc == 0 && run_chunk(b, path, NULL, err, errlen) == -1)
+			rc = -1;
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* set_conf - scanmilter.config = { allow_ips = ..., ... }. */
+static void
+set_conf(lua_State *L, const struct lrule_conf *c)
+{
+	lua_getglobal(L, "scanmilter");
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, c->allow_ips);
+	lua_setfield(L, -2, "allow_ips");
+	lua_pushstring(L, c->deny_ips);
+	lua_setfield(L, -2, "deny_ips");
+	lua_pushstring(L, c->allow_senders);
+	lua_setfield(L, -2, "allow_senders");
+	lua_pushstring(L, c->deny_senders);
+	lua_setfield(L, -2, "deny_senders");
+	lua_setfield(L, -2, "config");
+	lua_pushcfunction(L, api_ip_match);
+	lua_setfield(L, -2, "ip_match");
+	lua_pop(L, 1);
+}
+
+struct lbox *
+lbox_rules_new(const struct lrule_src *builtin, size_t nbuiltin,
+    const char *dir, const struct lrule_conf *conf,
+    const struct lbox_limits *lim, char *err, size_t errlen)
+{
+	struct lbox *b = box_create(lim, err, errlen);
+	char name[300];
+
+	if (b == NULL)
+		return NULL;
+	set_conf(b->L, conf);
+	if (run_chunk(b, "=rules prelude", rules_prelude, err, errlen) == -1)
+		goto fail;
+	for (size_t i = 0; i < nbuiltin; i++) {
+		snprintf(name, sizeof(name), "=%s", builtin[i].name);
+		if (run_chunk(b, name, builtin[i].text, err, errlen) == -1)
+			goto fail;
+	}
+	if (dir != NULL && dir[0] != '\0' && load_dir(b, dir, err, errlen) == -1)
+		goto fail;
+	return b;
+fail:
+	lbox_free(b);
+	return NULL;
+}
+
+size_t
+lbox_rules_count(struct lbox *b)
+{
+	size_t n;
+
+	lua_getglobal(b->L, "scanmilter");
+	lua_getfield(b->L, -1, "_rules");
+	n = lua_rawlen(b->L, -1);
+	lua_settop(b->L, 0);
+	return n;
+}
+
+/* set_str - t[k] = v, if v is not NULL. */
+static void
+set_str(lua_State *L, const char *k, const char *v)
+{
+	if (v == NULL)
+		return;
+	lua_pushstring(L, v);
+	lua_setfield(L, -2, k);
+}
+
+/* push_headers - name (lower case) -> { value, ... } in message order. */
+static void
+push_headers(lua_State *L, const struct mime_msg *m)
+{
+	char lname[128];
+
+	lua_createtable(L, 0, (int)m->nhdr);
+	for (size_t i = 0; i < m->nhdr; i++) {
+		size_t j;
+
+		for (j = 0; m->hdr[i].name[j] != '\0' && j + 1 < sizeof(lname);
+		    j++)
+			lname[j] = (char)(m->hdr[i].name[j] >= 'A' &&
+			    m->hdr[i].name[j] <= 'Z' ? m->hdr[i].name[j] + 32 :
+			    m->hdr[i].name[j]);
+		lname[j] = '\0';
+		if (lua_getfield(L, -1, lname) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, -3, lname);
+		}
+		lua_pushstring(L, m->hdr[i].value);
+		lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+		lua_pop(L, 1);
+	}
+}
+
+/* push_parts - { { type, charset, filename, attachment, size, text } }. */
+static void
+push_parts(lua_State *L, const struct mime_msg *m)
+{
+	lua_createtable(L, (int)m->nparts, 0);
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct mime_part *p = &m->parts[i];
+
+		lua_createtable(L, 0, 6);
+		set_str(L, "type", p->type);
+		set_str(L, "charset", p->charset);
+		set_str(L, "filename", p->filename);
+		lua_pushboolean(L, p->attachment);
+		lua_setfield(L, -2, "attachment");
+		lua_pushinteger(L, (lua_Integer)p->size);
+		lua_setfield(L, -2, "size");
+		if (p->text != NULL) {
+			lua_pushlstring(L, p->text, p->text_len);
+			lua_setfield(L, -2, "text");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+/* build_task - lua_CFunction under pcall: the task table, returned. */
+static int
+build_task(lua_State *L)
+{
+	const struct rule_input *in = lua_touserdata(L, 1);
+
+	lua_settop(L, 0);
+	lua_createtable(L, 0, 16);
+	set_str(L, "qid", in->qid);
+	set_str(L, "from", in->from);
+	set_str(L, "ip", in->ip);
+	set_str(L, "helo", in->helo);
+	set_str(L, "hostname", in->hostname);
+	set_str(L, "user", in->user);
+	lua_pushinteger(L, (lua_Integer)in->size);
+	lua_setfield(L, -2, "size");
+	lua_createtable(L, (int)in->nrcpts, 0);
+	for (size_t i = 0; i < in->nrcpts; i++) {
+		lua_pushstring(L, in->rcpts[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "rcpts");
+	push_headers(L, in->mime);
+	lua_setfield(L, -2, "headers");
+	push_parts(L, in->mime);
+	lua_setfield(L, -2, "parts");
+	lua_pushboolean(L, in->mime->truncated);
+	lua_setfield(L, -2, "mime_truncated");
+	lua_getglobal(L, "scanmilter");
+	lua_getfield(L, -1, "_task_mt");
+	lua_remove(L, -2);
+	lua_setmetatable(L, -2);
+	return 1;
+}
+
+/* take_hit - the check's results (at the top of the stack) as a hit. */
+static int
+take_hit(lua_State *L, int rule, int nret, struct rule_hit *h)
+{
+	int first = lua_gettop(L) - nret + 1;
+	double score;
+
+	memset(h, 0, sizeof(*h));
+	if (nret < 1 || !lua_toboolean(L, first))
+		return 0;
+	lua_getfield(L, rule, "score");
+	score = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	if (lua_type(L, first) == LUA_TNUMBER)
+		score = lua_tonumber(L, first);
+	h->score = score;
+	lua_getfield(L, rule, "name");
+	h->name = xstrdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	if (nret >= 2 && lua_istable(L, first + 1)) {
+		size_t n = lua_rawlen(L, first + 1);
+
+		h->options = xcalloc(n > 0 ? n : 1, sizeof(char *));
+		for (size_t i = 1; i <= n && i <= 32; i++) {
+			const char *o;
+
+			lua_rawgeti(L, first + 1, (lua_Integer)i);
+			if ((o = lua_tostring(L, -1)) != NULL)
+				h->options[h->noptions++] = xstrndup(o, 256);
+			lua_pop(L, 1);
+		}
+	}
+	if (lua_getfield(L, rule, "action") == LUA_TSTRING)
+		h->action = xstrdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	if (lua_getfield(L, rule, "message") == LUA_TSTRING)
+		h->message = xstrdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return 1;
+}
+
+int
+lbox_rules_run(struct lbox *b, const struct rule_input *in,
+    struct rule_hit **hits, size_t *nhits)
+{
+	lua_State *L = b->L;
+	int failed = 0, task, rules;
+	size_t n;
+
+	*hits = NULL;
+	*nhits = 0;
+	call_begin(b, in->qid);
+	lua_settop(L, 0);
+	lua_pushcfunction(L, build_task);
+	lua_pushlightuserdata(L, (void *)in);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		log_warnx("%s: self-scan: cannot build the task: %s", in->qid,
+		    lua_tostring(L, -1));
+		lua_settop(L, 0);
+		return 1;
+	}
+	task = lua_gettop(L);
+	lua_getglobal(L, "scanmilter");
+	lua_getfield(L, -1, "_rules");
+	rules = lua_gettop(L);
+	n = lua_rawlen(L, rules);
+	*hits = xcalloc(n > 0 ? n : 1, sizeof(**hits));
+	for (size_t i = 1; i <= n; i++) {
+		int rule, base, nret;
+
+		lua_rawgeti(L, rules, (lua_Integer)i);
+		rule = lua_gettop(L);
+		base = rule;
+		call_begin(b, in->qid);
+		lua_getfield(L, rule, "check");
+		lua_pushvalue(L, task);
+		if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+			lua_getfield(L, rule, "name");
+			log_warnx("%s: self-scan: rule %s failed: %s", in->qid,
+			    lua_tostring(L, -1), lua_tostring(L, -2));
+			failed++;
+		} else {
+			nret = lua_gettop(L) - base;
+			if (take_hit(L, rule, nret, &(*hits)[*nhits]))
+				(*nhits)++;
+		}
+		lua_settop(L, rule - 1);
+	}
+	lua_settop(L, 0);
+	b->qid = NULL;
+	/* A step, not a full cycle: this runs for every message. */
+	lua_gc(L, LUA_GCSTEP, 0);
+	return failed;
+}
+
+void
+rule_hits_free(struct rule_hit *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].name);
+		for (size_t j = 0; j < h[i].noptions; j++)
+			free(h[i].options[j]);
+		free(h[i].options);
+		free(h[i].action);
+		free(h[i].message);
+	}
+	free(h);
 }

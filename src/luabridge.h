@@ -70,4 +70,68 @@ int		 lbox_compare(struct lbox *, const struct cmp_msg *,
 		    const struct cmp_result *, size_t n, char *err,
 		    size_t errlen);
 
+/* ---- self-scan rules ------------------------------------------------ */
+
+struct mime_msg;
+
+/* A rule source: a file name for messages, and its text. */
+struct lrule_src {
+	const char	*name;
+	const char	*text;
+};
+
+/*
+ * What the rules are told at load time: the allow/deny list files (empty:
+ * none), as scanmilter.config.allow_ips etc.
+ */
+struct lrule_conf {
+	const char	*allow_ips, *deny_ips;
+	const char	*allow_senders, *deny_senders;
+};
+
+/*
+ * lbox_rules_new - a box with the rule engine: the built-in sources, then
+ * every *.lua file of dir (if not empty) in name order.  A rule file calls
+ * rule { name = ..., score = ..., description = ..., check = function(task)
+ * ... end [, action = "reject", message = "..."] } for each rule; check
+ * returns false/nil (no hit), true, true and a table of options, or a
+ * number (the hit's score, instead of score).  A hit of a rule with an
+ * action forces that action (as Rspamd's GTUBE does).  NULL with err
+ * (file:line: reason) if a file does not load.
+ */
+struct lbox	*lbox_rules_new(const struct lrule_src *builtin, size_t nbuiltin,
+		    const char *dir, const struct lrule_conf *,
+		    const struct lbox_limits *, char *err, size_t errlen);
+
+/* One rule that hit. */
+struct rule_hit {
+	char		*name;
+	double		 score;
+	char		**options;
+	size_t		 noptions;
+	char		*action;	/* forced action, or NULL */
+	char		*message;	/* its SMTP text, or NULL */
+};
+
+/* What the task object shows the rules. */
+struct rule_input {
+	const char		*qid, *from, *ip, *helo, *hostname, *user;
+	char *const		*rcpts;
+	size_t			 nrcpts;
+	const struct mime_msg	*mime;
+	size_t			 size;
+};
+
+/*
+ * lbox_rules_run - run every rule on the message; each rule gets its own
+ * budget (the box's limits), and a rule that fails or runs away is logged
+ * and counts as no hit.  *hits (freed with rule_hits_free) gets the hits in
+ * rule order; returns the number of rules that failed.
+ */
+int		 lbox_rules_run(struct lbox *, const struct rule_input *,
+		    struct rule_hit **hits, size_t *nhits);
+void		 rule_hits_free(struct rule_hit *, size_t);
+/* lbox_rules_count - rules registered. */
+size_t		 lbox_rules_count(struct lbox *);
+
 #endif

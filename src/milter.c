@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "blob.h"
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "policy.h"
 #include "rspamd.h"
 #include "scan.h"
+#include "selfscan.h"
 #include "session.h"
 #include "verdict.h"
 #include "xalloc.h"
@@ -366,6 +368,58 @@ report_main(struct cmp_set *set, struct scan_job *job, enum scan_status st)
 	    scan_job_elapsed_ms(job));
 }
 
+/* ms_since - milliseconds since t0 (CLOCK_MONOTONIC). */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1e3 +
+	    (now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * selfscan_message - scan in process; the reply takes the same path as a
+ * scanner's.
+ */
+static void
+selfscan_message(struct conn *c, struct eom_run *r, struct plan *p)
+{
+	struct rule_input in;
+	struct timespec t0;
+	char err[512], *json;
+	size_t len;
+
+	memset(&in, 0, sizeof(in));
+	in.qid = session_qid(c);
+	in.from = c->msg->from;
+	in.ip = c->addr;
+	in.helo = c->helo;
+	in.hostname = c->hostname;
+	in.user = session_macro(c, "{auth_authen}");
+	in.rcpts = c->msg->rcpts;
+	in.nrcpts = c->msg->nrcpts;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	json = selfscan_run(c->cfg, &in, c->msg->blob, &len, err, sizeof(err));
+	snprintf(r->upstream, sizeof(r->upstream), "self-scan");
+	r->attempts = 1;
+	r->ms = ms_since(&t0);
+	if (json != NULL) {
+		r->source = "scan";	/* upstream says which scanner */
+		if (plan_reply_json(c, json, len, r, p) == 0) {
+			free(json);
+			return;
+		}
+		r->why = "malformed reply";
+		free(json);
+	} else {
+		r->why = "self-scan failed";
+		snprintf(r->detail, sizeof(r->detail), "%s", err);
+	}
+	plan_failure(c, r, p);
+}
+
 /*
  * scan_message - send the message to the scan group and plan its verdict.
  * Mirror copies go out after the main scan is submitted, so building them
@@ -386,6 +440,10 @@ scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
 	size_t len;
 	int queued;
 
+	if (g->self_scan) {
+		selfscan_message(c, r, p);
+		return;
+	}
 	rspamd_request_headers(c, &hdrs);
 	if (c->cfg->nmirrors > 0)
 		strlist_copy(&mhdrs, &hdrs);

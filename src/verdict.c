@@ -323,6 +323,67 @@ verdict_summary(const char *json, size_t len, struct vsummary *out,
 	return 0;
 }
 
+/* reply_symbols - {"NAME": {"name", "score", "options"}, ...}. */
+static json_t *
+reply_symbols(const struct vsummary *v)
+{
+	json_t *syms = json_object();
+
+	for (size_t i = 0; i < v->nsym; i++) {
+		json_t *s = json_object(), *opts = json_array();
+
+		json_object_set_new(s, "name", json_string(v->sym[i].name));
+		json_object_set_new(s, "score", json_real(v->sym[i].score));
+		for (size_t j = 0; j < v->sym[i].noptions; j++)
+			json_array_append_new(opts,
+			    json_string(v->sym[i].options[j]));
+		json_object_set_new(s, "options", opts);
+		json_object_set_new(syms, v->sym[i].name, s);
+	}
+	return syms;
+}
+
+char *
+verdict_reply_json(const struct vreply *r, size_t *len)
+{
+	json_t *root = json_object(), *milter = json_object();
+	json_t *add = json_object(), *rm = json_object();
+	char *text;
+
+	json_object_set_new(root, "action",
+	    json_string(rspamd_action_name(r->v->action)));
+	json_object_set_new(root, "score", json_real(r->v->score));
+	json_object_set_new(root, "required_score",
+	    json_real(r->v->required_score));
+	json_object_set_new(root, "symbols", reply_symbols(r->v));
+	if (r->smtp_message != NULL) {
+		json_t *m = json_object();
+
+		json_object_set_new(m, "smtp_message",
+		    json_string(r->smtp_message));
+		json_object_set_new(root, "messages", m);
+	}
+	for (size_t i = 0; i < r->nremove; i++)
+		json_object_set_new(rm, r->remove[i], json_integer(0));
+	for (size_t i = 0; i < r->nadd; i++) {
+		json_t *h = json_object();
+
+		json_object_set_new(h, "value", json_string(r->add_values[i]));
+		json_object_set_new(h, "order", json_integer(0));
+		json_object_set_new(add, r->add_names[i], h);
+	}
+	json_object_set_new(milter, "remove_headers", rm);
+	json_object_set_new(milter, "add_headers", add);
+	json_object_set_new(root, "milter", milter);
+	/* Invalid UTF-8 in a rule's option must not lose the reply. */
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (text == NULL)
+		text = xstrdup("{\"action\":\"no action\",\"score\":0}");
+	*len = strlen(text);
+	return text;
+}
+
 /* free_list - free n strings and the array. */
 static void
 free_list(char **l, size_t n)

@@ -118,6 +118,25 @@ int		 verdict_summary(const char *json, size_t len,
 		    struct vsummary *out, char *err, size_t errlen);
 void		 vsummary_free(struct vsummary *);
 
+/*
+ * A reply to write, as an in-process scanner's answer in Rspamd's shape
+ * (so that the same parse and plan apply it): the summary, an SMTP text
+ * (may be NULL), header fields to add at the top (value may hold LF for
+ * folding) and names whose every occurrence is removed first.
+ */
+struct vreply {
+	const struct vsummary	*v;
+	const char		*smtp_message;
+	const char *const	*add_names;
+	const char *const	*add_values;
+	size_t			 nadd;
+	const char *const	*remove;
+	size_t			 nremove;
+};
+
+/* verdict_reply_json - the reply as JSON text (caller frees), len set. */
+char		*verdict_reply_json(const struct vreply *, size_t *len);
+
 /* The milter's final answer for a message. */
 enum plan_final {
 	PLAN_ACCEPT,

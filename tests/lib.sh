@@ -198,3 +198,44 @@ showq     unix  n - n -    - showq
 postlog   unix-dgram n - n - 1 postlogd
 CF
 }
+
+# pf_e2e_start DIR CONF - a throwaway Postfix under DIR delivering
+# test.example to a Maildir (DIR/mail/inbox), smtpd on 127.0.0.1:T_SMTP_PORT
+# with smtpd_milters = scanmilter, and scanmilter on CONF.  Stop both with
+# pf_e2e_stop DIR.
+pf_e2e_start() {
+	pf=$1
+	postfix_setup "$pf" <<CF
+myhostname = mx.test.example
+mydomain = test.example
+relay_domains =
+virtual_mailbox_domains = test.example
+virtual_mailbox_base = $pf/mail
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100
+smtpd_milters = inet:127.0.0.1:$T_MILTER_PORT
+smtpd_banner = \$myhostname ESMTP test
+--
+127.0.0.1:$T_SMTP_PORT inet n - n - - smtpd
+CF
+	mkdir -p "$pf/mail"
+	chown nobody:nogroup "$pf/mail"
+	t_port_free "$T_SMTP_PORT" 5 || { echo "port $T_SMTP_PORT in use"; return 1; }
+	t_bg "$T_BIN" -f -c "$2"
+	t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; return 1; }
+	if ! postfix -c "$pf/etc" start; then
+		echo "postfix did not start:"
+		# Postfix says why on stderr only in verbose mode.
+		postfix -v -c "$pf/etc" check 2>&1 | grep -E 'fatal|error|warning' | tail -5
+		cat "$pf/maillog" 2>/dev/null
+		return 1
+	fi
+	t_wait_port "$T_SMTP_PORT" 30 || { echo "smtpd not listening"; cat "$pf/maillog"; return 1; }
+}
+
+pf_e2e_stop() {
+	postfix -c "$1/etc" stop >/dev/null 2>&1
+	t_cleanup
+}

@@ -12,87 +12,18 @@
 set -u
 . "$T_TOP/tests/lib.sh"
 pf="$T_TMP/postfix"
-postfix_setup "$pf" <<CF
-myhostname = mx.test.example
-mydomain = test.example
-relay_domains =
-virtual_mailbox_domains = test.example
-virtual_mailbox_base = $pf/mail
-virtual_mailbox_maps = static:inbox/
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-virtual_minimum_uid = 100
-smtpd_milters = inet:127.0.0.1:$T_MILTER_PORT
-smtpd_banner = \$myhostname ESMTP test
---
-127.0.0.1:$T_SMTP_PORT inet n - n - - smtpd
-CF
-mkdir -p "$pf/mail"
-chown nobody:nogroup "$pf/mail"
+trap 'pf_e2e_stop "$pf"' EXIT
+pf_e2e_start "$pf" "$T_TMP/conf/basic.conf" || exit 1
 
-stop_all() {
-	postfix -c "$pf/etc" stop >/dev/null 2>&1
-	t_cleanup
-}
-trap stop_all EXIT
-
-t_port_free "$T_SMTP_PORT" 5 || { echo "port $T_SMTP_PORT in use"; exit 1; }
-t_bg "$T_BIN" -f -c "$T_TMP/conf/basic.conf"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
-if ! postfix -c "$pf/etc" start; then
-	echo "postfix did not start:"
-	# Postfix says why on stderr only in verbose mode.
-	postfix -v -c "$pf/etc" check 2>&1 | grep -E 'fatal|error|warning' | tail -5
-	cat "$pf/maillog" 2>/dev/null
-	exit 1
-fi
-t_wait_port "$T_SMTP_PORT" 30 || { echo "smtpd not listening"; cat "$pf/maillog"; exit 1; }
-
-python3 - "$T_SMTP_PORT" "$pf" <<'PY'
-import glob, os, smtplib, sys, time
-port, pf = int(sys.argv[1]), sys.argv[2]
-GTUBE = "*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-fails = []
-
-def message(subject, body, mid):
-    return ("From: Alice <alice@example.org>\r\nTo: Bob <bob@test.example>\r\n"
-            "Subject: %s\r\nDate: Wed, 25 Nov 2026 09:00:00 +0000\r\n"
-            "Message-ID: <%s@example.org>\r\n\r\n%s\r\n" % (subject, mid, body))
-
-def send(msg):
-    """(code, text, queue id) for the end of DATA."""
-    s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-    s.ehlo("client.example.org")
-    s.mail("<alice@example.org>")
-    s.rcpt("<bob@test.example>")
-    code, text = s.data(msg.encode())
-    s.quit()
-    text = text.decode()
-    qid = text.split("queued as ")[-1].strip() if "queued as" in text else None
-    return code, text, qid
-
-def delivered(mid, timeout=30):
-    """The Maildir file holding Message-ID mid, waiting up to timeout."""
-    end = time.time() + timeout
-    while time.time() < end:
-        for f in glob.glob(pf + "/mail/inbox/new/*"):
-            data = open(f, "rb").read().decode("latin-1")
-            if "<%s@example.org>" % mid in data:
-                return data
-        time.sleep(0.2)
-    return None
-
-def expect(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        fails.append(what)
+PYTHONPATH="$T_TOP/tests/e2e" python3 - "$T_SMTP_PORT" "$pf" <<'PY'
+from smtp_e2e import *
 
 code, text, qid = send(message("Lunch", "See you on Friday.", "clean1"))
 expect(code == 250 and qid, "clean message accepted: %d %s" % (code, text))
 data = delivered("clean1")
 expect(data is not None, "clean message delivered")
 if data:
-    head = data.split("\n\n", 1)[0] + "\n"
+    head = head_of(data)
     expect("X-Spamd-Result: default: False" in head,
            "X-Spamd-Result added by Rspamd's request")
     expect("X-Rspamd-Queue-Id: %s\n" % qid in head,
@@ -123,13 +54,13 @@ expect(code == 250, "exact-header message accepted: %d %s" % (code, text))
 data = delivered("exact1")
 got = None
 if data:
-    head = data.split("\n\n", 1)[0] + "\n"
+    head = head_of(data)
     for line in head.split("\n"):
         if line.startswith("X-Test-Rawhead: "):
             got = bytes.fromhex(line.split(": ", 1)[1].strip())
 expect(got == b"\n".join(exact),
        "Rspamd saw the header bytes as sent: %r" % (got,))
-sys.exit(1 if fails else 0)
+done()
 PY
 rc=$?
 if [ "$rc" -ne 0 ]; then

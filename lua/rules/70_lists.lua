@@ -1,0 +1,50 @@
+-- 70_lists.lua - the site's own allow and deny lists, read once when the
+-- rules load (a reload, SIGUSR1, reads them again).  One entry per line,
+-- # starts a comment:
+--   selfscan.allow_ips / deny_ips:         192.0.2.7, 198.51.100.0/24, 2001:db8::/32
+--   selfscan.allow_senders / deny_senders: user@example.org, example.org
+-- A sender entry without @ matches the envelope sender's domain and its
+-- subdomains.
+
+local cfg = scanmilter.config
+local allow_ips = scanmilter.read_list(cfg.allow_ips)
+local deny_ips = scanmilter.read_list(cfg.deny_ips)
+local allow_senders = scanmilter.read_list(cfg.allow_senders)
+local deny_senders = scanmilter.read_list(cfg.deny_senders)
+
+-- sender_in - the envelope sender, or a domain it is in, is in set.
+local function sender_in(set, from)
+  if from == nil or from == "" then return false end
+  from = from:lower():gsub("^<", ""):gsub(">$", "")
+  if set[from] then return true end
+  local domain = from:match("@(.+)$")
+  while domain do
+    if set[domain] then return true end
+    domain = domain:match("^[^%.]+%.(.+)$")
+  end
+  return false
+end
+
+rule {
+  name = "ALLOWLIST_IP", score = -20.0,
+  description = "client IP in selfscan.allow_ips",
+  check = function(task) return scanmilter.ip_in(allow_ips, task.ip) end,
+}
+
+rule {
+  name = "DENYLIST_IP", score = 20.0,
+  description = "client IP in selfscan.deny_ips",
+  check = function(task) return scanmilter.ip_in(deny_ips, task.ip) end,
+}
+
+rule {
+  name = "ALLOWLIST_SENDER", score = -20.0,
+  description = "envelope sender or its domain in selfscan.allow_senders",
+  check = function(task) return sender_in(allow_senders, task.from) end,
+}
+
+rule {
+  name = "DENYLIST_SENDER", score = 20.0,
+  description = "envelope sender or its domain in selfscan.deny_senders",
+  check = function(task) return sender_in(deny_senders, task.from) end,
+}
