@@ -19,6 +19,7 @@ PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 DATADIR  ?= $(PREFIX)/share
+MANDIR   ?= $(DATADIR)/man
 BUILD    := build
 PKGS     := libcurl libzstd libsodium lua5.3 libconfig jansson
 
@@ -73,7 +74,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 vpath %.c src $(BUILD)
 
-.PHONY: all run test check bench install clean deps deps-test
+.PHONY: all run test check bench install clean deps deps-test man deb
 all: $(BUILD)/scanmilter
 
 $(BUILD):
@@ -129,13 +130,41 @@ test: deps-test
 	$(MAKE) unit-bins
 	bash tests/run.sh all
 
-install: all
+# Manual pages: scanmilter.conf(5) lists the options from the binary's own
+# table (scanmilter -K), so it cannot drift from the code.
+man: $(BUILD)/scanmilter.conf.5 $(BUILD)/scanmilter.8
+
+$(BUILD)/scanmilter.conf.5: $(BUILD)/scanmilter packaging/man/scanmilter.conf.5.in scripts/gen-confman.sh
+	sh scripts/gen-confman.sh $(BUILD)/scanmilter packaging/man/scanmilter.conf.5.in > $@
+
+$(BUILD)/scanmilter.8: packaging/man/scanmilter.8 | $(BUILD)
+	cp $< $@
+
+# deb: a Debian package from a copy of this tree (packaging/debian as
+# debian/, the systemd unit beside it); the .deb lands in build/deb/.
+DEBSRC := $(BUILD)/deb/scanmilter-$(VERSION)
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEBSRC)
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(DEBSRC) -xf -
+	cp -R packaging/debian $(DEBSRC)/debian
+	cp packaging/systemd/scanmilter.service $(DEBSRC)/debian/scanmilter.service
+	# The copy builds with its own settings: none of ours (BUILD=...) may
+	# leak into its makes through the environment.
+	cd $(DEBSRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -us -uc -b
+	ls -l $(BUILD)/deb/*.deb
+
+install: all man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/scanmilter \
 	    $(DESTDIR)$(DATADIR)/scanmilter/lua/compare \
 	    $(DESTDIR)$(DATADIR)/scanmilter/lua/rules
 	install -m 755 $(BUILD)/scanmilter $(DESTDIR)$(SBINDIR)/scanmilter
 	install -m 644 lua/compare/*.lua $(DESTDIR)$(DATADIR)/scanmilter/lua/compare/
 	install -m 644 lua/rules/*.lua $(DESTDIR)$(DATADIR)/scanmilter/lua/rules/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 $(BUILD)/scanmilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(BUILD)/scanmilter.8 $(DESTDIR)$(MANDIR)/man8/
 	test -e $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf || \
 	    install -m 644 conf/scanmilter.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/scanmilter/scanmilter.conf

@@ -13,7 +13,7 @@ what=${1:-build}
 BUILD_PKGS="gcc make pkg-config libmilter-dev libcurl4-openssl-dev
 libzstd-dev libsodium-dev liblua5.3-dev libconfig-dev libjansson-dev"
 TEST_PKGS="libcmocka-dev rspamd postfix miltertest python3 procps
-iproute2 zstd"
+iproute2 zstd debhelper dpkg-dev fakeroot lintian sendmail-cf m4"
 
 case "$what" in
 build|run) pkgs=$BUILD_PKGS ;;

@@ -957,3 +957,46 @@ config_dump(const struct config *cfg, void (*out)(const char *))
 			out(line);
 		}
 }
+
+/* type_name - how the manual names a key's type. */
+static const char *
+type_name(const struct key *k)
+{
+	static const char *const names[] = {
+		[T_STR] = "string", [T_BOOL] = "boolean", [T_INT] = "integer",
+		[T_SIZE] = "size", [T_TIME] = "seconds", [T_ENUM] = "choice",
+		[T_MODE] = "octal mode", [T_REAL] = "number",
+	};
+
+	return names[k->type];
+}
+
+/* doc_table - one line per key of a table, under prefix. */
+static void
+doc_table(const struct key *keys, const char *prefix,
+    void (*out)(const char *))
+{
+	char line[1024], choices[200];
+
+	for (const struct key *k = keys; k->path != NULL; k++) {
+		choices[0] = '\0';
+		for (int i = 0; k->names != NULL && k->names[i] != NULL; i++)
+			snprintf(choices + strlen(choices), sizeof(choices) -
+			    strlen(choices), "%s%s", i ? "|" : "", k->names[i]);
+		snprintf(line, sizeof(line), "%s%s\t%s\t%s\t%s\t%s", prefix,
+		    k->path, choices[0] ? choices : type_name(k), k->def,
+		    k->doc, "");
+		out(line);
+	}
+}
+
+void
+config_doc(void (*out)(const char *))
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, mirror_keys_build);
+	doc_table(config_keys, "", out);
+	doc_table(group_keys, "upstreams.NAME.", out);
+	doc_table(mirror_only_keys, "mirrors.NAME.", out);
+}

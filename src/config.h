@@ -145,6 +145,12 @@ void		 config_publish(struct config *);
 struct config	*config_current(void);
 
 const char	*fallback_name(int);
+/*
+ * config_doc - every key, one line each: path, type (or the choices),
+ * default, and its one-line doc, tab-separated (for -K and the manual).
+ * A mirror takes every upstreams.NAME key too.
+ */
+void		 config_doc(void (*out)(const char *));
 /* config_dump - print every key with its effective value (for -d). */
 void		 config_dump(const struct config *, void (*out)(const char *));
 

@@ -45,14 +45,17 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: scanmilter [-fhtdV] [-c config]\n"
+	    "usage: scanmilter [-dfhKtV] [-c config]\n"
 	    "  -c FILE  configuration file (default: the embedded default)\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -d       print the effective configuration and exit\n"
 	    "  -f       stay in the foreground\n"
+	    "  -K       list every option with type, default and doc\n"
 	    "  -V       print the version and exit\n");
 	exit(2);
 }
+
+static void	print_line(const char *);
 
 static void
 parse_args(int argc, char **argv, struct options *o)
@@ -60,7 +63,7 @@ parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt(argc, argv, "c:dfhtV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfhKtV")) != -1) {
 		switch (ch) {
 		case 'c': o->config_path = optarg; break;
 		case 'd': o->dump = 1; break;
@@ -68,6 +71,10 @@ parse_args(int argc, char **argv, struct options *o)
 		case 't': o->check_only = 1; break;
 		case 'V':
 			printf("scanmilter %s\n", SCANMILTER_VERSION);
+			exit(0);
+		case 'K':
+			/* For the manual (packaging/man) and its drift test. */
+			config_doc(print_line);
 			exit(0);
 		default: usage();
 		}

@@ -65,6 +65,8 @@ rspamd_start() {
 	echo "$T_RSPAMD_PORT" > "$rs/local/instance"
 	# RSPAMD_MIRROR=1: the test rules of a "test cluster" (rspamd.local.lua).
 	[ -n "${RSPAMD_MIRROR:-}" ] && : > "$rs/local/mirror_rules"
+	# RSPAMD_EXTRA_CONF=FILE: more config (workers) for this instance.
+	[ -n "${RSPAMD_EXTRA_CONF:-}" ] && cp "$RSPAMD_EXTRA_CONF" "$rs/local/extra.conf"
 	chown -R _rspamd:_rspamd "$rs"
 	rspamd -u _rspamd -g _rspamd -c "$rs/local/rspamd.conf" \
 	    --var CONFDIR=/etc/rspamd --var LOCAL_CONFDIR="$rs/local" \

@@ -26,6 +26,12 @@
 # send, read, compare) while the scanners' load stays that of plain
 # scanmilter, so the difference in latency is scanmilter's own.
 #
+# Last, self-scan: scanmilter scanning in process with its built-in rules
+# against Rspamd's proxy worker with self_scan = yes (a second proxy
+# worker of the same Rspamd).  The two run different rule sets (Rspamd's
+# full stock rules against scanmilter's small built-in set), so this
+# compares deployments a small site would choose between, not engines.
+#
 # Knobs (environment): BENCH_CONC="1 8 32", BENCH_N=600 (messages per
 # run), BENCH_SMTP_N=300, BENCH_WORKERS=2 (Rspamd normal workers),
 # BENCH_OUT (also write the table there).  Loopback only; every run is
@@ -58,8 +64,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "bench: Rspamd with $WORKERS normal workers and 1 proxy worker, $T_TMP"
-rspamd_start "$T_TMP/rspamd" "$WORKERS" 1 || exit 1
+SSPROXY_PORT=$((T_RSPAMD_PORT + 10))
+cat > "$T_TMP/extra.conf" <<CF
+worker "rspamd_proxy" {
+    bind_socket = "127.0.0.1:$SSPROXY_PORT";
+    milter = yes;
+    timeout = 120s;
+    upstream "local" { default = yes; self_scan = yes; }
+    count = 1;
+    spam_header = "X-Spam";
+}
+CF
+echo "bench: Rspamd with $WORKERS normal workers and 2 proxy workers (one self-scan), $T_TMP"
+RSPAMD_EXTRA_CONF="$T_TMP/extra.conf" rspamd_start "$T_TMP/rspamd" "$WORKERS" 1 || exit 1
 cat > "$T_TMP/scanmilter.conf" <<CF
 milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
 log: { target = "stderr"; level = "info"; };
@@ -97,6 +114,19 @@ compare: { script = "$T_TOP/lua/compare/log_scores.lua"; };
 CF
 start_sm mirror "$((T_MILTER_PORT + 4))" ""
 mirpid=$pid
+cat > "$T_TMP/scanmilter-selfscan.conf" <<CF
+milter: { socket = "inet:$((T_MILTER_PORT + 5))@127.0.0.1"; };
+log: { target = "stderr"; level = "info"; };
+scan: { stats_interval = 0; };
+limits: { max_queue = 4096; };
+upstreams: { default: { self_scan = true; }; };
+CF
+"$T_BIN" -f -c "$T_TMP/scanmilter-selfscan.conf" 2>"$T_TMP/logs/scanmilter-selfscan.log" &
+sspid=$!
+T_PIDS="$T_PIDS $sspid"
+t_wait_port "$((T_MILTER_PORT + 5))" 10 || { echo "scanmilter (self-scan) did not start"; exit 1; }
+t_wait_port "$SSPROXY_PORT" 30 || { echo "self-scan proxy did not start"; exit 1; }
+ssproxypid=$(pgrep -f "rspamd_proxy process.*$SSPROXY_PORT" | head -1)
 proxypid=$(pgrep -f "rspamd_proxy process.*$T_RSPAMD_PROXY_PORT" | head -1)
 
 # peak_reset PID / peak PID - VmHWM of a process, in MB, since the reset.
@@ -133,7 +163,8 @@ one() {
 "$MB" -m milter -a "127.0.0.1:$T_MILTER_PORT" -c 4 -n 100 $corpus >/dev/null
 "$MB" -m milter -a "127.0.0.1:$T_RSPAMD_PROXY_PORT" -c 4 -n 100 $corpus >/dev/null
 "$MB" -m http -a "127.0.0.1:$T_RSPAMD_PORT" -c 4 -n 100 $corpus >/dev/null
-for i in 1 2 3 4; do
+"$MB" -m milter -a "127.0.0.1:$SSPROXY_PORT" -c 4 -n 50 $corpus >/dev/null
+for i in 1 2 3 4 5; do
 	"$MB" -m milter -a "127.0.0.1:$((T_MILTER_PORT + i))" -c 4 -n 50 $corpus >/dev/null
 done
 
@@ -146,6 +177,8 @@ for c in $CONC; do
 	one w-crypt "$epid" milter "127.0.0.1:$((T_MILTER_PORT + 2))" "$c" "$N"
 	one w-crypt+zstd "$ezpid" milter "127.0.0.1:$((T_MILTER_PORT + 3))" "$c" "$N"
 	one m-mirror+compare "$mirpid" milter "127.0.0.1:$((T_MILTER_PORT + 4))" "$c" "$N"
+	one s-scanmilter-self "$sspid" milter "127.0.0.1:$((T_MILTER_PORT + 5))" "$c" "$N"
+	one s-proxy-self_scan "$ssproxypid" milter "127.0.0.1:$SSPROXY_PORT" "$c" "$N"
 done
 
 # Through Postfix: one instance, one smtpd per milter, discard delivery.
@@ -210,6 +243,13 @@ fi
 	for c in $CONC; do
 		awk -v c="$c" '$2 == c && ($1 == "a-scanmilter" || $1 == "m-mirror+compare") {
 			printf "%5s %-16s %9s %9s %9s %10s\n", c, $1, $3, $4, $5, $7 }' "$out"
+	done
+	echo
+	echo "self-scan: scanmilter's built-in rules against Rspamd's proxy with self_scan = yes:"
+	printf '%5s %-18s %9s %9s %9s %10s %10s\n' conc path msgs/s p50_ms p99_ms peakRSS_MB cpu_us/msg
+	for c in $CONC; do
+		awk -v c="$c" '$2 == c && $1 ~ /^s-/ {
+			printf "%5s %-18s %9s %9s %9s %10s %10s\n", c, $1, $3, $4, $5, $6, $7 }' "$out"
 	done
 } | tee "${BENCH_OUT:-$T_TMP/table}"
 echo "bench: logs and results in $T_TMP"
