@@ -169,28 +169,26 @@ run_set(struct cmp_set *s, struct lbox *b)
 	struct cmp_result *r = xcalloc(s->nslots, sizeof(*r));
 	struct vsummary *v = xcalloc(s->nslots, sizeof(*v));
 	struct cmp_msg m = { s->qid, s->from, s->size };
-	char err[512], perr[256];
+	char err[512];
 
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
+		char perr[256];
 
 		r[i].name = sl->name;
 		r[i].upstream = sl->upstream;
 		r[i].ms = sl->ms;
-		r[i].error = sl->error;
-		if (sl->json == NULL)
-			continue;
-		if (verdict_summary(sl->json, sl->len, &v[i], perr,
-		    sizeof(perr)) == 0)
+		if (sl->json != NULL && verdict_summary(sl->json, sl->len,
+		    &v[i], perr, sizeof(perr)) == 0) {
 			r[i].v = &v[i];
-		else
-			r[i].error = perr[0] ? perr : "malformed reply";
-		/* perr is reused: keep each slot's text apart. */
-		if (r[i].v == NULL) {
-			free(sl->error);
-			sl->error = xstrdup(r[i].error);
-			r[i].error = sl->error;
+			continue;
 		}
+		/* An unparsable reply is that scanner's error for the script. */
+		if (sl->json != NULL) {
+			free(sl->error);
+			sl->error = xstrdup(perr);
+		}
+		r[i].error = sl->error;
 	}
 	atomic_fetch_add(&C.run, 1);
 	if (lbox_compare(b, &m, r, s->nslots, err, sizeof(err)) == -1) {

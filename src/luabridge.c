@@ -723,7 +723,7 @@ lbox_rules_run(struct lbox *b, const struct rule_input *in,
 		log_warnx("%s: self-scan: cannot build the task: %s", in->qid,
 		    lua_tostring(L, -1));
 		lua_settop(L, 0);
-		return 1;
+		return -1;
 	}
 	task = lua_gettop(L);
 	lua_getglobal(L, "scanmilter");

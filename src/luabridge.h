@@ -126,7 +126,9 @@ struct rule_input {
  * lbox_rules_run - run every rule on the message; each rule gets its own
  * budget (the box's limits), and a rule that fails or runs away is logged
  * and counts as no hit.  *hits (freed with rule_hits_free) gets the hits in
- * rule order; returns the number of rules that failed.
+ * rule order; returns the number of rules that failed, or -1 if the task
+ * itself could not be built (the state is out of memory): then there is
+ * no verdict.
  */
 int		 lbox_rules_run(struct lbox *, const struct rule_input *,
 		    struct rule_hit **hits, size_t *nhits);

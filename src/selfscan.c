@@ -234,9 +234,15 @@ selfscan_run(struct config *cfg, struct rule_input *in,
 	mime_parse(msg, mlen, &mime_default_limits, &mime);
 	in->mime = &mime;
 	in->size = blob_size(blob);
-	lbox_rules_run(b, in, &hits, &n);
+	if (lbox_rules_run(b, in, &hits, &n) == -1) {
+		/* No rule ran: that is no verdict, not a clean message. */
+		snprintf(err, errlen, "the rules could not see the message "
+		    "(selfscan.max_memory too small?)");
+		json = NULL;
+	} else {
+		json = build_reply(cfg, hits, n, len);
+	}
 	checkin(cfg, b);
-	json = build_reply(cfg, hits, n, len);
 	rule_hits_free(hits, n);
 	mime_free(&mime);
 	free(msg);

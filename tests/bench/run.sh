@@ -41,7 +41,7 @@ T_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export T_TOP
 : "${T_RSPAMD_PORT:=22333}" "${T_RSPAMD_CTL_PORT:=22334}"
 : "${T_RSPAMD_PROXY_PORT:=22332}" "${T_MILTER_PORT:=22339}"
-: "${T_SMTP_PORT:=22025}" "${T_FAKE_PORT:=22340}"
+: "${T_SMTP_PORT:=22025}" "${T_FAKE_PORT:=22350}"
 . "$T_TOP/tests/lib.sh"
 CONC=${BENCH_CONC:-1 8 32}
 N=${BENCH_N:-600}
@@ -94,7 +94,8 @@ start_sm() {
 	"$T_BIN" -f -c "$T_TMP/scanmilter-$1.conf" 2>"$T_TMP/logs/scanmilter-$1.log" &
 	pid=$!
 	T_PIDS="$T_PIDS $pid"
-	t_wait_port "$2" 10 || { echo "scanmilter ($1) did not start"; exit 1; }
+	t_wait_port "$2" 10 && kill -0 "$pid" 2>/dev/null ||
+	    { echo "scanmilter ($1) did not start:"; cat "$T_TMP/logs/scanmilter-$1.log"; exit 1; }
 }
 start_sm plain "$T_MILTER_PORT" ""
 smpid=$pid
@@ -109,7 +110,8 @@ T_PIDS="$T_PIDS $!"
 t_wait_port "$((T_FAKE_PORT + 1))" 10 || { echo "fake upstream did not start"; exit 1; }
 cat >> "$T_TMP/scanmilter.conf" <<CF
 mirrors: { null: { hosts = "127.0.0.1:$((T_FAKE_PORT + 1))"; probability = 1;
-  max_inflight = 4096; check_interval = 0; max_errors = 1000000; }; };
+  max_inflight = 4096; check_interval = 0; max_errors = 1000;
+  error_time = 0.1; }; };
 compare: { script = "$T_TOP/lua/compare/log_scores.lua"; };
 CF
 start_sm mirror "$((T_MILTER_PORT + 4))" ""
@@ -124,7 +126,8 @@ CF
 "$T_BIN" -f -c "$T_TMP/scanmilter-selfscan.conf" 2>"$T_TMP/logs/scanmilter-selfscan.log" &
 sspid=$!
 T_PIDS="$T_PIDS $sspid"
-t_wait_port "$((T_MILTER_PORT + 5))" 10 || { echo "scanmilter (self-scan) did not start"; exit 1; }
+t_wait_port "$((T_MILTER_PORT + 5))" 10 && kill -0 "$sspid" 2>/dev/null ||
+    { echo "scanmilter (self-scan) did not start"; exit 1; }
 t_wait_port "$SSPROXY_PORT" 30 || { echo "self-scan proxy did not start"; exit 1; }
 ssproxypid=$(pgrep -f "rspamd_proxy process.*$SSPROXY_PORT" | head -1)
 proxypid=$(pgrep -f "rspamd_proxy process.*$T_RSPAMD_PROXY_PORT" | head -1)
