@@ -20,6 +20,7 @@
 #include "xalloc.h"
 
 #define HOOK_EVERY	1000	/* instructions between budget checks */
+#define HEADER_VALUE_MAX 2048	/* bytes of a header value rules see */
 
 struct lbox {
 	lua_State		*L;
@@ -31,7 +32,30 @@ struct lbox {
 	double			 deadline;	/* monotonic seconds */
 	const char		*qid;
 	int			 entry;		/* registry ref of the function */
+	/* rule boxes: the registered rules, out of the scripts' reach */
+	int			 rules;		/* registry ref of the array */
+	size_t			 nrules;
+	char			**names;	/* their names, for the log */
+	int			 task_mt;	/* registry ref: task methods */
 };
+
+/*
+ * Run after the standard libraries in every box: what a script could use
+ * to get out of its budgets or crash the VM goes.  Binary chunks (load,
+ * string.dump) can crash the VM; a __gc metamethod runs at collection
+ * time, outside any protected call; popen and reading stdin block or run
+ * programs.
+ */
+static const char harden[] =
+"local ld, smt, rawget, type, error = load, setmetatable, rawget, type, error\n"
+"load = function(chunk, name, mode, env) return ld(chunk, name, 't', env) end\n"
+"setmetatable = function(t, mt)\n"
+"  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then\n"
+"    error('__gc metamethods are not allowed', 2) end\n"
+"  return smt(t, mt)\n"
+"end\n"
+"dofile, loadfile, string.dump = nil, nil, nil\n"
+"io.popen, io.read, io.lines, io.input, io.output, io.stdin = nil, nil, nil, nil, nil, nil\n";
 
 /* now_s - monotonic seconds. */
 static double
@@ -172,6 +196,33 @@ ends_with(const char *s, const char *sfx)
 	return n >= m && strcmp(s + n - m, sfx) == 0;
 }
 
+/* gc_step - lua_CFunction: collect (arg true) or one step, protected. */
+static int
+gc_step(lua_State *L)
+{
+	lua_gc(L, lua_toboolean(L, 1) ? LUA_GCCOLLECT : LUA_GCSTEP, 0);
+	return 0;
+}
+
+static void call_begin(struct lbox *, const char *);
+
+/*
+ * collect - give back memory between calls, under a protected call with
+ * a fresh budget: a finalizer is script code too.
+ */
+static void
+collect(struct lbox *b, int full)
+{
+	call_begin(b, NULL);
+	lua_settop(b->L, 0);
+	lua_pushcfunction(b->L, gc_step);
+	lua_pushboolean(b->L, full);
+	if (lua_pcall(b->L, 1, 0, 0) != LUA_OK)
+		log_warnx("Lua: error while collecting garbage: %s",
+		    lua_tostring(b->L, -1));
+	lua_settop(b->L, 0);
+}
+
 /* call_begin - arm the budgets for one call. */
 static void
 call_begin(struct lbox *b, const char *qid)
@@ -199,6 +250,13 @@ box_create(const struct lbox_limits *lim, char *err, size_t errlen)
 	}
 	call_begin(b, NULL);
 	open_libs(b->L);
+	if (luaL_loadbufferx(b->L, harden, strlen(harden), "=harden", "t") !=
+	    LUA_OK || lua_pcall(b->L, 0, 0, 0) != LUA_OK) {
+		snprintf(err, errlen, "cannot prepare a Lua state: %s",
+		    lua_tostring(b->L, -1));
+		lbox_free(b);
+		return NULL;
+	}
 	return b;
 }
 
@@ -240,6 +298,9 @@ lbox_free(struct lbox *b)
 	if (b == NULL)
 		return;
 	lua_close(b->L);
+	for (size_t i = 0; i < b->nrules; i++)
+		free(b->names[i]);
+	free(b->names);
 	free(b);
 }
 
@@ -341,7 +402,7 @@ lbox_compare(struct lbox *b, const struct cmp_msg *m,
 	lua_settop(L, 0);
 	b->qid = NULL;
 	/* Give back what the call left behind before the next one. */
-	lua_gc(L, LUA_GCCOLLECT, 0);
+	collect(b, 1);
 	return rc == LUA_OK ? 0 : -1;
 }
 
@@ -353,25 +414,34 @@ lbox_compare(struct lbox *b, const struct cmp_msg *m,
  * rule writers read.
  */
 static const char rules_prelude[] =
+"-- The registered rules: copies the scripts cannot reach (the chunk\n"
+"-- returns the array to C, which keeps it in the registry).\n"
 "local rules, seen = {}, {}\n"
-"scanmilter._rules = rules\n"
+"local function opt_string(r, k)\n"
+"  local v = rawget(r, k)\n"
+"  if v ~= nil and type(v) ~= 'string' then\n"
+"    error('rule ' .. r.name .. ': ' .. k .. ' must be a string', 3) end\n"
+"  return v\n"
+"end\n"
 "function rule(r)\n"
 "  if type(r) ~= 'table' then error('rule { ... } expects a table', 2) end\n"
-"  if type(r.name) ~= 'string' or not r.name:match('^[%w_]+$') then\n"
+"  local name = rawget(r, 'name')\n"
+"  if type(name) ~= 'string' or not name:match('^[%w_]+$') then\n"
 "    error('a rule name is letters, digits and _', 2) end\n"
-"  if type(r.check) ~= 'function' then\n"
-"    error('rule ' .. r.name .. ': check must be a function', 2) end\n"
-"  if seen[r.name] then error('rule ' .. r.name .. ' defined twice', 2) end\n"
-"  seen[r.name] = true\n"
-"  r.score = tonumber(r.score) or 0\n"
-"  rules[#rules + 1] = r\n"
+"  if type(rawget(r, 'check')) ~= 'function' then\n"
+"    error('rule ' .. name .. ': check must be a function', 2) end\n"
+"  if seen[name] then error('rule ' .. name .. ' defined twice', 2) end\n"
+"  seen[name] = true\n"
+"  rules[#rules + 1] = { name = name, check = rawget(r, 'check'),\n"
+"    score = tonumber(rawget(r, 'score')) or 0,\n"
+"    action = opt_string(r, 'action'), message = opt_string(r, 'message') }\n"
 "end\n"
 "local Task = {}\n"
 "Task.__index = Task\n"
 "function Task:header(n) local l = self.headers[n:lower()] return l and l[1] end\n"
 "function Task:header_all(n) return self.headers[n:lower()] or {} end\n"
 "function Task:header_count(n) return #(self.headers[n:lower()] or {}) end\n"
-"scanmilter._task_mt = Task\n"
+
 "-- read_list(path): the set of its lines, lower case, without blanks\n"
 "-- and # comments; an empty set (and a warning) if it cannot be read.\n"
 "function scanmilter.read_list(path)\n"
@@ -387,14 +457,16 @@ static const char rules_prelude[] =
 "  return set\n"
 "end\n"
 "-- ip_in(set, ip): ip equals an entry, or is inside an entry's CIDR.\n"
+"local ip_match = scanmilter.ip_match\n"
 "function scanmilter.ip_in(set, ip)\n"
 "  if ip == nil or ip == '' then return false end\n"
 "  if set[ip:lower()] then return true end\n"
 "  for e in pairs(set) do\n"
-"    if e:find('/', 1, true) and scanmilter.ip_match(ip, e) then return true end\n"
+"    if e:find('/', 1, true) and ip_match(ip, e) then return true end\n"
 "  end\n"
 "  return false\n"
-"end\n";
+"end\n"
+"return rules, Task\n";
 
 /* parse_ip - text to 16 bytes (IPv4 mapped), family in *v4. */
 static int
@@ -529,6 +601,29 @@ set_conf(lua_State *L, const struct lrule_conf *c)
 	lua_pop(L, 1);
 }
 
+/*
+ * take_names - lua_CFunction under pcall: count the registered rules and
+ * keep their names in C (the log must not need Lua to say which failed).
+ */
+static int
+take_names(lua_State *L)
+{
+	struct lbox *b = lua_touserdata(L, 1);
+	size_t n;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, b->rules);
+	n = lua_rawlen(L, -1);
+	b->names = xcalloc(n > 0 ? n : 1, sizeof(char *));
+	for (size_t i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, (lua_Integer)i);
+		lua_getfield(L, -1, "name");
+		b->names[i - 1] = xstrdup(lua_tostring(L, -1));
+		b->nrules = i;
+		lua_pop(L, 2);
+	}
+	return 0;
+}
+
 struct lbox *
 lbox_rules_new(const struct lrule_src *builtin, size_t nbuiltin,
     const char *dir, const struct lrule_conf *conf,
@@ -540,8 +635,15 @@ lbox_rules_new(const struct lrule_src *builtin, size_t nbuiltin,
 	if (b == NULL)
 		return NULL;
 	set_conf(b->L, conf);
-	if (run_chunk(b, "=rules prelude", rules_prelude, err, errlen) == -1)
+	call_begin(b, NULL);
+	if (luaL_loadbufferx(b->L, rules_prelude, strlen(rules_prelude),
+	    "=rules prelude", "t") != LUA_OK ||
+	    lua_pcall(b->L, 0, 2, 0) != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(b->L, -1));
 		goto fail;
+	}
+	b->task_mt = luaL_ref(b->L, LUA_REGISTRYINDEX);
+	b->rules = luaL_ref(b->L, LUA_REGISTRYINDEX);
 	for (size_t i = 0; i < nbuiltin; i++) {
 		snprintf(name, sizeof(name), "=%s", builtin[i].name);
 		if (run_chunk(b, name, builtin[i].text, err, errlen) == -1)
@@ -549,6 +651,13 @@ lbox_rules_new(const struct lrule_src *builtin, size_t nbuiltin,
 	}
 	if (dir != NULL && dir[0] != '\0' && load_dir(b, dir, err, errlen) == -1)
 		goto fail;
+	call_begin(b, NULL);
+	lua_pushcfunction(b->L, take_names);
+	lua_pushlightuserdata(b->L, b);
+	if (lua_pcall(b->L, 1, 0, 0) != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(b->L, -1));
+		goto fail;
+	}
 	return b;
 fail:
 	lbox_free(b);
@@ -558,13 +667,7 @@ fail:
 size_t
 lbox_rules_count(struct lbox *b)
 {
-	size_t n;
-
-	lua_getglobal(b->L, "scanmilter");
-	lua_getfield(b->L, -1, "_rules");
-	n = lua_rawlen(b->L, -1);
-	lua_settop(b->L, 0);
-	return n;
+	return b->nrules;
 }
 
 /* set_str - t[k] = v, if v is not NULL. */
@@ -599,7 +702,10 @@ push_headers(lua_State *L, const struct mime_msg *m)
 			lua_pushvalue(L, -1);
 			lua_setfield(L, -3, lname);
 		}
-		lua_pushstring(L, m->hdr[i].value);
+		/* Capped: a pattern's backtracking on a huge value runs in
+		 * C, where the instruction budget cannot stop it. */
+		lua_pushlstring(L, m->hdr[i].value, strnlen(m->hdr[i].value,
+		    HEADER_VALUE_MAX));
 		lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
 		lua_pop(L, 1);
 	}
@@ -634,6 +740,7 @@ static int
 build_task(lua_State *L)
 {
 	const struct rule_input *in = lua_touserdata(L, 1);
+	struct lbox *b = box_of(L);
 
 	lua_settop(L, 0);
 	lua_createtable(L, 0, 16);
@@ -657,52 +764,110 @@ build_task(lua_State *L)
 	lua_setfield(L, -2, "parts");
 	lua_pushboolean(L, in->mime->truncated);
 	lua_setfield(L, -2, "mime_truncated");
-	lua_getglobal(L, "scanmilter");
-	lua_getfield(L, -1, "_task_mt");
-	lua_remove(L, -2);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, b->task_mt);
 	lua_setmetatable(L, -2);
 	return 1;
 }
 
-/* take_hit - the check's results (at the top of the stack) as a hit. */
+/* rawfield - t[k] without metamethods (t at index idx), pushed. */
 static int
-take_hit(lua_State *L, int rule, int nret, struct rule_hit *h)
+rawfield(lua_State *L, int idx, const char *k)
+{
+	lua_pushstring(L, k);
+	return lua_rawget(L, idx < 0 ? idx - 1 : idx);
+}
+
+/* dup_value - a copy of a string or number at idx, NULL otherwise; never
+ * converts in place (which would allocate inside Lua). */
+static char *
+dup_value(lua_State *L, int idx)
+{
+	char num[64];
+
+	if (lua_type(L, idx) == LUA_TSTRING)
+		return xstrndup(lua_tostring(L, idx), 256);
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		snprintf(num, sizeof(num), "%.14g", lua_tonumber(L, idx));
+		return xstrdup(num);
+	}
+	return NULL;
+}
+
+/*
+ * take_hit - the check's nret results (on top) as a hit of the rule whose
+ * record is at index rec.  0: no hit.
+ */
+static int
+take_hit(lua_State *L, int rec, int nret, struct rule_hit *h)
 {
 	int first = lua_gettop(L) - nret + 1;
-	double score;
 
-	memset(h, 0, sizeof(*h));
 	if (nret < 1 || !lua_toboolean(L, first))
 		return 0;
-	lua_getfield(L, rule, "score");
-	score = lua_tonumber(L, -1);
+	rawfield(L, rec, "score");
+	h->score = lua_tonumber(L, -1);
 	lua_pop(L, 1);
 	if (lua_type(L, first) == LUA_TNUMBER)
-		score = lua_tonumber(L, first);
-	h->score = score;
-	lua_getfield(L, rule, "name");
-	h->name = xstrdup(lua_tostring(L, -1));
+		h->score = lua_tonumber(L, first);
+	rawfield(L, rec, "name");
+	h->name = dup_value(L, -1);
 	lua_pop(L, 1);
-	if (nret >= 2 && lua_istable(L, first + 1)) {
+	if (nret >= 2 && lua_type(L, first + 1) == LUA_TTABLE) {
 		size_t n = lua_rawlen(L, first + 1);
 
 		h->options = xcalloc(n > 0 ? n : 1, sizeof(char *));
 		for (size_t i = 1; i <= n && i <= 32; i++) {
-			const char *o;
+			char *o;
 
 			lua_rawgeti(L, first + 1, (lua_Integer)i);
-			if ((o = lua_tostring(L, -1)) != NULL)
-				h->options[h->noptions++] = xstrndup(o, 256);
+			if ((o = dup_value(L, -1)) != NULL)
+				h->options[h->noptions++] = o;
 			lua_pop(L, 1);
 		}
 	}
-	if (lua_getfield(L, rule, "action") == LUA_TSTRING)
-		h->action = xstrdup(lua_tostring(L, -1));
+	rawfield(L, rec, "action");
+	h->action = dup_value(L, -1);
 	lua_pop(L, 1);
-	if (lua_getfield(L, rule, "message") == LUA_TSTRING)
-		h->message = xstrdup(lua_tostring(L, -1));
+	rawfield(L, rec, "message");
+	h->message = dup_value(L, -1);
 	lua_pop(L, 1);
-	return 1;
+	return h->name != NULL;
+}
+
+/* What one protected rule run reports back. */
+struct rule_call {
+	struct rule_hit	*hit;
+	int		 found;
+};
+
+/*
+ * one_rule - lua_CFunction under pcall: (record, task, call) -> run the
+ * record's check on the task and take its results, all protected.
+ */
+static int
+one_rule(lua_State *L)
+{
+	struct rule_call *rc = lua_touserdata(L, 3);
+
+	lua_settop(L, 3);
+	rawfield(L, 1, "check");
+	lua_pushvalue(L, 2);
+	lua_call(L, 1, LUA_MULTRET);
+	rc->found = take_hit(L, 1, lua_gettop(L) - 3, rc->hit);
+	return 0;
+}
+
+/* hit_clear - free what a hit holds and zero it. */
+static void
+hit_clear(struct rule_hit *h)
+{
+	free(h->name);
+	for (size_t j = 0; j < h->noptions; j++)
+		free(h->options[j]);
+	free(h->options);
+	free(h->action);
+	free(h->message);
+	memset(h, 0, sizeof(*h));
 }
 
 int
@@ -711,9 +876,8 @@ lbox_rules_run(struct lbox *b, const struct rule_input *in,
 {
 	lua_State *L = b->L;
 	int failed = 0, task, rules;
-	size_t n;
 
-	*hits = NULL;
+	*hits = xcalloc(b->nrules > 0 ? b->nrules : 1, sizeof(**hits));
 	*nhits = 0;
 	call_begin(b, in->qid);
 	lua_settop(L, 0);
@@ -726,36 +890,41 @@ lbox_rules_run(struct lbox *b, const struct rule_input *in,
 		return -1;
 	}
 	task = lua_gettop(L);
-	lua_getglobal(L, "scanmilter");
-	lua_getfield(L, -1, "_rules");
+	lua_rawgeti(L, LUA_REGISTRYINDEX, b->rules);
 	rules = lua_gettop(L);
-	n = lua_rawlen(L, rules);
-	*hits = xcalloc(n > 0 ? n : 1, sizeof(**hits));
-	for (size_t i = 1; i <= n; i++) {
-		int rule, base, nret;
+	for (size_t i = 0; i < b->nrules; i++) {
+		struct rule_call rc = { &(*hits)[*nhits], 0 };
+		double t0 = now_s();
 
-		lua_rawgeti(L, rules, (lua_Integer)i);
-		rule = lua_gettop(L);
-		base = rule;
 		call_begin(b, in->qid);
-		lua_getfield(L, rule, "check");
+		lua_pushcfunction(L, one_rule);
+		lua_rawgeti(L, rules, (lua_Integer)i + 1);
 		lua_pushvalue(L, task);
-		if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
-			lua_getfield(L, rule, "name");
+		lua_pushlightuserdata(L, &rc);
+		if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
 			log_warnx("%s: self-scan: rule %s failed: %s", in->qid,
-			    lua_tostring(L, -1), lua_tostring(L, -2));
+			    b->names[i], lua_tostring(L, -1));
+			hit_clear(rc.hit);
 			failed++;
+		} else if (rc.found) {
+			(*nhits)++;
 		} else {
-			nret = lua_gettop(L) - base;
-			if (take_hit(L, rule, nret, &(*hits)[*nhits]))
-				(*nhits)++;
+			hit_clear(rc.hit);
 		}
-		lua_settop(L, rule - 1);
+		/*
+		 * The hook counts VM instructions only: one long C call (a
+		 * backtracking string.match) can overrun unseen.  Say so.
+		 */
+		if (now_s() - t0 > b->lim.max_seconds)
+			log_warnx("%s: self-scan: rule %s took %.0f ms, over its "
+			    "budget of %.0f ms", in->qid, b->names[i],
+			    (now_s() - t0) * 1e3, b->lim.max_seconds * 1e3);
+		lua_settop(L, rules);
 	}
 	lua_settop(L, 0);
 	b->qid = NULL;
 	/* A step, not a full cycle: this runs for every message. */
-	lua_gc(L, LUA_GCSTEP, 0);
+	collect(b, 0);
 	return failed;
 }
 

@@ -11,8 +11,18 @@
  *     unwinds, so even a script that catches errors with pcall cannot
  *     loop forever;
  *   - a memory ceiling on the whole state (the allocator refuses past it);
- *   - libraries: base, string, table, math, utf8, io (to write reports),
- *     and os without exit, execute, remove, rename, setlocale, tmpname.
+ *   - garbage collection runs under a protected call with its own budget,
+ *     and no table may get a __gc metamethod (a finalizer would run
+ *     outside any protected call);
+ *   - libraries: base (load takes text only; no dofile, loadfile), string
+ *     (no dump), table, math, utf8, io (files: no popen, no stdin), and os
+ *     without exit, execute, remove, rename, setlocale, tmpname;
+ *   - the registered rules and the task's methods are kept in the registry,
+ *     where scripts cannot change them.
+ * Limit: the budgets are checked between VM instructions, so one long C
+ * call (a backtracking string.match over a large text) runs to its end;
+ * rules see at most 2 KB of a header value for that reason, and a rule
+ * that overran is logged.
  * The script API is a table "scanmilter" with log_debug, log_info and
  * log_warn(text); each line carries the message's queue id.
  *

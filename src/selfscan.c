@@ -111,7 +111,10 @@ checkin(struct config *cfg, struct lbox *b)
 	lbox_free(b);
 }
 
-/* read_message - the first max bytes of the blob, NUL-terminated. */
+/*
+ * read_message - the first max bytes of the blob, NUL-terminated; NULL if
+ * it cannot be read back (the rules must not judge a part of it).
+ */
 static char *
 read_message(const struct blob *blob, size_t max, size_t *len)
 {
@@ -121,6 +124,10 @@ read_message(const struct blob *blob, size_t max, size_t *len)
 
 	while (got < n && (r = blob_read(blob, got, p + got, n - got)) > 0)
 		got += (size_t)r;
+	if (got < n) {
+		free(p);
+		return NULL;
+	}
 	p[got] = '\0';
 	*len = got;
 	return p;
@@ -226,23 +233,32 @@ selfscan_run(struct config *cfg, struct rule_input *in,
 	struct rule_hit *hits;
 	struct lbox *b;
 	size_t n, mlen;
-	char *msg, *json;
+	char *msg, *json = NULL;
+	int rc;
 
-	if ((b = checkout(cfg, err, errlen)) == NULL)
+	if ((msg = read_message(blob, cfg->ss_max_size, &mlen)) == NULL) {
+		snprintf(err, errlen, "cannot read the message back");
 		return NULL;
-	msg = read_message(blob, cfg->ss_max_size, &mlen);
+	}
+	if ((b = checkout(cfg, err, errlen)) == NULL) {
+		free(msg);
+		return NULL;
+	}
 	mime_parse(msg, mlen, &mime_default_limits, &mime);
 	in->mime = &mime;
 	in->size = blob_size(blob);
-	if (lbox_rules_run(b, in, &hits, &n) == -1) {
-		/* No rule ran: that is no verdict, not a clean message. */
+	rc = lbox_rules_run(b, in, &hits, &n);
+	if (rc == -1) {
+		/* No rule ran: no verdict, not a clean message.  The state
+		 * may be spent (out of memory): do not pool it. */
 		snprintf(err, errlen, "the rules could not see the message "
 		    "(selfscan.max_memory too small?)");
-		json = NULL;
+		lbox_free(b);
 	} else {
-		json = build_reply(cfg, hits, n, len);
+		checkin(cfg, b);
+		if ((json = build_reply(cfg, hits, n, len)) == NULL)
+			snprintf(err, errlen, "cannot write the result");
 	}
-	checkin(cfg, b);
 	rule_hits_free(hits, n);
 	mime_free(&mime);
 	free(msg);

@@ -375,12 +375,11 @@ verdict_reply_json(const struct vreply *r, size_t *len)
 	json_object_set_new(milter, "remove_headers", rm);
 	json_object_set_new(milter, "add_headers", add);
 	json_object_set_new(root, "milter", milter);
-	/* Invalid UTF-8 in a rule's option must not lose the reply. */
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
-	if (text == NULL)
-		text = xstrdup("{\"action\":\"no action\",\"score\":0}");
-	*len = strlen(text);
+	/* No text is no verdict: never a made-up clean one. */
+	if (text != NULL)
+		*len = strlen(text);
 	return text;
 }
 

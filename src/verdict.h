@@ -134,7 +134,11 @@ struct vreply {
 	size_t			 nremove;
 };
 
-/* verdict_reply_json - the reply as JSON text (caller frees), len set. */
+/*
+ * verdict_reply_json - the reply as JSON text (caller frees), len set;
+ * NULL if it cannot be written (out of memory).  Strings should be ASCII:
+ * jansson leaves out what is not valid UTF-8.
+ */
 char		*verdict_reply_json(const struct vreply *, size_t *len);
 
 /* The milter's final answer for a message. */

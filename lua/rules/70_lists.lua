@@ -7,6 +7,7 @@
 -- subdomains.
 
 local cfg = scanmilter.config
+local ip_in = scanmilter.ip_in
 local allow_ips = scanmilter.read_list(cfg.allow_ips)
 local deny_ips = scanmilter.read_list(cfg.deny_ips)
 local allow_senders = scanmilter.read_list(cfg.allow_senders)
@@ -28,13 +29,13 @@ end
 rule {
   name = "ALLOWLIST_IP", score = -20.0,
   description = "client IP in selfscan.allow_ips",
-  check = function(task) return scanmilter.ip_in(allow_ips, task.ip) end,
+  check = function(task) return ip_in(allow_ips, task.ip) end,
 }
 
 rule {
   name = "DENYLIST_IP", score = 20.0,
   description = "client IP in selfscan.deny_ips",
-  check = function(task) return scanmilter.ip_in(deny_ips, task.ip) end,
+  check = function(task) return ip_in(deny_ips, task.ip) end,
 }
 
 rule {

@@ -64,7 +64,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SSPROXY_PORT=$((T_RSPAMD_PORT + 10))
+# Ports: Rspamd 22332-22334, its self-scan proxy 22363, scanmilter
+# instances 22339-22344, fake upstream 22350-22353, Postfix 22025-22026.
+SSPROXY_PORT=$((T_RSPAMD_PORT + 30))
 cat > "$T_TMP/extra.conf" <<CF
 worker "rspamd_proxy" {
     bind_socket = "127.0.0.1:$SSPROXY_PORT";
@@ -87,6 +89,9 @@ upstreams: { default: { hosts = "127.0.0.1:$T_RSPAMD_PORT"; timeout = 60;
 CF
 # The test worker's public key (tests/rspamd/rspamd.conf).
 KEY='key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgyy";'
+# owns_port PID PORT - PID is still alive once PORT answers: a scanmilter
+# that could not bind (the port held by another process) exits at once.
+owns_port() { sleep 0.5; kill -0 "$1" 2>/dev/null; }
 # start_sm NAME PORT WIRE - a scanmilter on PORT with WIRE options; sets pid.
 start_sm() {
 	sed -e "s/inet:$T_MILTER_PORT@/inet:$2@/" -e "s/@WIRE@/$3/" \
@@ -94,7 +99,7 @@ start_sm() {
 	"$T_BIN" -f -c "$T_TMP/scanmilter-$1.conf" 2>"$T_TMP/logs/scanmilter-$1.log" &
 	pid=$!
 	T_PIDS="$T_PIDS $pid"
-	t_wait_port "$2" 10 && kill -0 "$pid" 2>/dev/null ||
+	t_wait_port "$2" 10 && owns_port "$pid" "$2" ||
 	    { echo "scanmilter ($1) did not start:"; cat "$T_TMP/logs/scanmilter-$1.log"; exit 1; }
 }
 start_sm plain "$T_MILTER_PORT" ""
@@ -126,7 +131,7 @@ CF
 "$T_BIN" -f -c "$T_TMP/scanmilter-selfscan.conf" 2>"$T_TMP/logs/scanmilter-selfscan.log" &
 sspid=$!
 T_PIDS="$T_PIDS $sspid"
-t_wait_port "$((T_MILTER_PORT + 5))" 10 && kill -0 "$sspid" 2>/dev/null ||
+t_wait_port "$((T_MILTER_PORT + 5))" 10 && owns_port "$sspid" "$((T_MILTER_PORT + 5))" ||
     { echo "scanmilter (self-scan) did not start"; exit 1; }
 t_wait_port "$SSPROXY_PORT" 30 || { echo "self-scan proxy did not start"; exit 1; }
 ssproxypid=$(pgrep -f "rspamd_proxy process.*$SSPROXY_PORT" | head -1)

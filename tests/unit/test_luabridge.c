@@ -119,6 +119,18 @@ test_containment(void **state)
 	assert_non_null(strstr(err, "exit"));
 	assert_int_equal(run("return function() assert(os.execute == nil and "
 	    "io.open ~= nil and os.time() > 0) end", err, sizeof(err)), 0);
+	/* What could leave the budgets or crash the VM is gone. */
+	assert_int_equal(run("return function() return string.dump end",
+	    err, sizeof(err)), 0);
+	assert_int_equal(run("return function() assert(string.dump == nil "
+	    "and io.popen == nil and io.read == nil and io.lines == nil and "
+	    "dofile == nil and loadfile == nil) end", err, sizeof(err)), 0);
+	assert_int_equal(run("return function() assert(load('\\27Lua')) end",
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "binary"));
+	assert_int_equal(run("return function() setmetatable({}, { __gc = "
+	    "function() error('x') end }) end", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "__gc metamethods are not allowed"));
 	/* The box is usable after a failure: the budget is per call. */
 	assert_int_equal(run("return function() for i = 1, 1000 do end end",
 	    err, sizeof(err)), 0);

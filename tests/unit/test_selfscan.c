@@ -110,6 +110,16 @@ scan(const char *msg, const struct facts *f, struct vsummary *v)
 	scan_with(cfg, msg, f, v);
 }
 
+/* unlink_rule - remove dir/rules/name. */
+static void
+unlink_rule(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/rules/%s", dir, name);
+	unlink(path);
+}
+
 /* has - the symbol's index, or -1. */
 static int
 has(const struct vsummary *v, const char *name)
@@ -180,6 +190,28 @@ test_header_rules(void **state)
 }
 
 /* Subject rules see RFC 2047 decoded text. */
+/*
+ * A From made to make the header patterns backtrack: 200 KB of "a@"
+ * would take minutes per rule uncapped (the budget cannot interrupt a C
+ * call); rules see 2 KB of a value, so it is a quick INVALID_FROM.
+ */
+static void
+test_hostile_header(void **state)
+{
+	size_t n = 200 * 1024;
+	char *msg = malloc(n + 256), *p = msg;
+	struct vsummary v;
+
+	p += sprintf(p, "From: ");
+	for (size_t i = 0; i < n / 2; i++, p += 2)
+		memcpy(p, "a@", 2);
+	p += sprintf(p, " x\r\nSubject: hi\r\n\r\nbody\r\n");
+	scan(msg, &ok_facts, &v);
+	assert_true(has(&v, "INVALID_FROM") >= 0);
+	vsummary_free(&v);
+	free(msg);
+}
+
 static void
 test_subject(void **state)
 {
@@ -302,6 +334,25 @@ test_site_rules(void **state)
 	assert_string_equal(v.sym[0].options[0], "TEST1");
 	vsummary_free(&v);
 	config_release(c);
+	/*
+	 * Scripts that go after the engine itself: the registered rules and
+	 * the task's methods are out of their reach, so scanning goes on.
+	 */
+	write_file("rules/c.lua", "rule { name = 'SITE_MEDDLE', score = 1, "
+	    "check = function(t) scanmilter._rules = 5; table.insert("
+	    "scanmilter._rules, 5) end }\nlocal keep = scanmilter\n"
+	    "rule { name = 'SITE_AFTER', score = 0.25, check = function(t) "
+	    "return t:header('Subject') == 'hi' end }\nscanmilter = nil\n");
+	assert_non_null(c = config_load_string(text, "t", err, sizeof(err)));
+	scan_with(c, CLEAN_HEAD "Subject: hi\r\n\r\nbody\r\n", &ok_facts, &v);
+	assert_true(has(&v, "SITE_OK") >= 0);
+	assert_true(has(&v, "SITE_AFTER") >= 0);
+	vsummary_free(&v);
+	scan_with(c, CLEAN_HEAD "Subject: hi\r\n\r\nbody\r\n", &ok_facts, &v);
+	assert_true(has(&v, "SITE_AFTER") >= 0);
+	vsummary_free(&v);
+	config_release(c);
+	unlink_rule("c.lua");
 	/* A rule file that does not load is a config error with its line. */
 	write_file("rules/b.lua", "\nrule { name = 'X', check = 5 }\n");
 	assert_null(config_load_string(text, "t", err, sizeof(err)));
@@ -322,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_gtube),
 		cmocka_unit_test(test_header_rules),
 		cmocka_unit_test(test_subject),
+		cmocka_unit_test(test_hostile_header),
 		cmocka_unit_test(test_mime_rules),
 		cmocka_unit_test(test_envelope_rules),
 		cmocka_unit_test(test_lists),
