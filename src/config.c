@@ -834,6 +834,17 @@ config_acquire(struct config *cfg)
 	return cfg;
 }
 
+/* group_free - what one upstream group or mirror holds. */
+static void
+group_free(struct group_conf *g, const struct key *keys)
+{
+	free_strings(keys, (char *)g);
+	free(g->name);
+	free(g->mirror_name);
+	hostlist_free(g->hostlist);
+	hc_peer_free(g->wire.peer);
+}
+
 void
 config_release(struct config *cfg)
 {
@@ -846,20 +857,11 @@ config_release(struct config *cfg)
 	pthread_mutex_unlock(&config_lock);
 	if (!last)
 		return;
-	for (size_t i = 0; i < cfg->ngroups; i++) {
-		free_strings(group_keys, (char *)&cfg->groups[i]);
-		free(cfg->groups[i].name);
-		hostlist_free(cfg->groups[i].hostlist);
-		hc_peer_free(cfg->groups[i].wire.peer);
-	}
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		group_free(&cfg->groups[i], group_keys);
 	free(cfg->groups);
-	for (size_t i = 0; i < cfg->nmirrors; i++) {
-		free_strings(mirror_keys, (char *)&cfg->mirrors[i]);
-		free(cfg->mirrors[i].name);
-		free(cfg->mirrors[i].mirror_name);
-		hostlist_free(cfg->mirrors[i].hostlist);
-		hc_peer_free(cfg->mirrors[i].wire.peer);
-	}
+	for (size_t i = 0; i < cfg->nmirrors; i++)
+		group_free(&cfg->mirrors[i], mirror_keys);
 	free(cfg->mirrors);
 	free_strings(config_keys, (char *)cfg);
 	free(cfg->source);
@@ -930,32 +932,38 @@ format_value(const struct key *k, const char *base, char *out, size_t len)
 	}
 }
 
-void
-config_dump(const struct config *cfg, void (*out)(const char *))
+/* dump_table - "PREFIXpath = value;" for each key of a table. */
+static void
+dump_table(const struct key *keys, const char *base, const char *prefix,
+    void (*out)(const char *))
 {
 	char line[1024], val[700];
 
-	for (const struct key *k = config_keys; k->path != NULL; k++) {
-		format_value(k, (const char *)cfg, val, sizeof(val));
-		snprintf(line, sizeof(line), "%s = %s;", k->path, val);
+	for (const struct key *k = keys; k->path != NULL; k++) {
+		format_value(k, base, val, sizeof(val));
+		snprintf(line, sizeof(line), "%s%s = %s;", prefix, k->path, val);
 		out(line);
 	}
-	for (size_t i = 0; i < cfg->ngroups; i++)
-		for (const struct key *k = group_keys; k->path != NULL; k++) {
-			format_value(k, (const char *)&cfg->groups[i], val,
-			    sizeof(val));
-			snprintf(line, sizeof(line), "upstreams.%s.%s = %s;",
-			    cfg->groups[i].name, k->path, val);
-			out(line);
-		}
-	for (size_t i = 0; i < cfg->nmirrors; i++)
-		for (const struct key *k = mirror_keys; k->path != NULL; k++) {
-			format_value(k, (const char *)&cfg->mirrors[i], val,
-			    sizeof(val));
-			snprintf(line, sizeof(line), "mirrors.%s.%s = %s;",
-			    cfg->mirrors[i].mirror_name, k->path, val);
-			out(line);
-		}
+}
+
+void
+config_dump(const struct config *cfg, void (*out)(const char *))
+{
+	char prefix[300];
+
+	dump_table(config_keys, (const char *)cfg, "", out);
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		snprintf(prefix, sizeof(prefix), "upstreams.%s.",
+		    cfg->groups[i].name);
+		dump_table(group_keys, (const char *)&cfg->groups[i], prefix,
+		    out);
+	}
+	for (size_t i = 0; i < cfg->nmirrors; i++) {
+		snprintf(prefix, sizeof(prefix), "mirrors.%s.",
+		    cfg->mirrors[i].mirror_name);
+		dump_table(mirror_keys, (const char *)&cfg->mirrors[i], prefix,
+		    out);
+	}
 }
 
 /* type_name - how the manual names a key's type. */
