@@ -208,6 +208,8 @@ compare_main(void *arg)
 	struct lbox *box = NULL;
 	struct cmp_set *s;
 
+	pthread_setname_np(pthread_self(), "sm-compare");
+
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&C.lock);

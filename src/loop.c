@@ -923,6 +923,9 @@ loop_main(void *arg)
 {
 	int stopping = 0;
 
+	/* Named, so that top -H and perf tell the threads apart. */
+	pthread_setname_np(pthread_self(), "sm-loop");
+
 	(void)arg;
 	for (;;) {
 		double now = now_s();

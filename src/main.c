@@ -196,6 +196,8 @@ sig_main(void *arg)
 	sigset_t set;
 	int sig;
 
+	pthread_setname_np(pthread_self(), "sm-signals");
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);

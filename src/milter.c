@@ -7,6 +7,7 @@
  * plan, apply, log one summary line.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -196,6 +197,8 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	/* libmilter's thread for this connection: name it for top -H. */
+	pthread_setname_np(pthread_self(), "sm-milter");
 	free(c->hostname);
 	free(c->addr);
 	c->hostname = xstrdup(hostname != NULL ? hostname : "unknown");
