@@ -191,16 +191,19 @@ result_line(const struct vsummary *v)
 	return buf_steal(&b, NULL);
 }
 
-/* build_reply - the hits as an Rspamd reply. */
+/*
+ * build_reply - the hits as an Rspamd reply.  For "rewrite subject" the
+ * new subject is Rspamd's default form, "***SPAM*** " and the old one.
+ */
 static char *
 build_reply(const struct config *cfg, struct rule_hit *h, size_t n,
-    size_t *len)
+    const struct mime_msg *mime, size_t *len)
 {
 	struct vsummary v;
 	const char *message = NULL, *names[1] = { "X-Spamd-Result" };
 	const char *values[1];
 	struct vreply r;
-	char *line, *json;
+	char *line, *json, *subject = NULL;
 
 	memset(&v, 0, sizeof(v));
 	v.sym = xcalloc(n > 0 ? n : 1, sizeof(*v.sym));
@@ -218,8 +221,15 @@ build_reply(const struct config *cfg, struct rule_hit *h, size_t n,
 	v.action = decide(cfg, v.score, h, n, &message);
 	line = result_line(&v);
 	values[0] = line;
-	r = (struct vreply){ &v, message, names, values, 1, names, 1 };
+	r = (struct vreply){ &v, message, names, values, 1, names, 1, NULL };
+	if (v.action == RSPAMD_REWRITE_SUBJECT) {
+		const char *old = mime_header(mime, "Subject");
+
+		subject = xasprintf("***SPAM*** %s", old != NULL ? old : "");
+		r.subject = subject;
+	}
 	json = verdict_reply_json(&r, len);
+	free(subject);
 	free(line);
 	vsummary_free(&v);
 	return json;
@@ -256,7 +266,7 @@ selfscan_run(struct config *cfg, struct rule_input *in,
 		lbox_free(b);
 	} else {
 		checkin(cfg, b);
-		if ((json = build_reply(cfg, hits, n, len)) == NULL)
+		if ((json = build_reply(cfg, hits, n, &mime, len)) == NULL)
 			snprintf(err, errlen, "cannot write the result");
 	}
 	rule_hits_free(hits, n);

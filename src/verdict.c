@@ -323,6 +323,27 @@ verdict_summary(const char *json, size_t len, struct vsummary *out,
 	return 0;
 }
 
+/*
+ * json_utf8 - a JSON string of s; bytes that are not UTF-8 (a subject in
+ * some other charset) become '?' rather than losing the whole value.
+ */
+static json_t *
+json_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+	char *a;
+
+	if (j != NULL)
+		return j;
+	a = xstrdup(s);
+	for (char *p = a; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(a);
+	free(a);
+	return j;
+}
+
 /* reply_symbols - {"NAME": {"name", "score", "options"}, ...}. */
 static json_t *
 reply_symbols(const struct vsummary *v)
@@ -356,6 +377,8 @@ verdict_reply_json(const struct vreply *r, size_t *len)
 	json_object_set_new(root, "required_score",
 	    json_real(r->v->required_score));
 	json_object_set_new(root, "symbols", reply_symbols(r->v));
+	if (r->subject != NULL)
+		json_object_set_new(root, "subject", json_utf8(r->subject));
 	if (r->smtp_message != NULL) {
 		json_t *m = json_object();
 

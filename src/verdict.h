@@ -132,6 +132,7 @@ struct vreply {
 	size_t			 nadd;
 	const char *const	*remove;
 	size_t			 nremove;
+	const char		*subject;	/* new Subject, or NULL */
 };
 
 /*

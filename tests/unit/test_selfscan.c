@@ -230,6 +230,56 @@ test_subject(void **state)
 	vsummary_free(&v);
 }
 
+/* With selfscan.rewrite_subject on, the subject is rewritten as Rspamd
+ * does by default. */
+static void
+test_rewrite_subject(void **state)
+{
+	struct config *c;
+	struct vsummary v;
+	struct blob *b = blob_new(1 << 20, "/tmp");
+	char err[512], *json, *rcpts[1] = { "<bob@example.net>" };
+	struct rule_input in;
+	size_t len;
+	static const char msg[] = CLEAN_HEAD
+	    "Subject: =?UTF-8?B?RlJFRSBWSUFHUkEgTk9XISEh?=\r\n\r\nbody\r\n";
+
+	assert_non_null(c = config_load_string("upstreams: { default: { "
+	    "self_scan = true; }; };\nselfscan: { rewrite_subject = 5; };\n",
+	    "t", err, sizeof(err)));
+	assert_int_equal(blob_body_append(b, msg, strlen(msg)), 0);
+	memset(&in, 0, sizeof(in));
+	in.qid = "RW1";
+	in.from = "<a@example.org>";
+	in.helo = "mx.example.net";
+	in.rcpts = rcpts;
+	in.nrcpts = 1;
+	json = selfscan_run(c, &in, b, &len, err, sizeof(err));
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"subject\":\"***SPAM*** FREE VIAGRA NOW!!!\""));
+	assert_int_equal(verdict_summary(json, len, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.action, RSPAMD_REWRITE_SUBJECT);
+	vsummary_free(&v);
+	free(json);
+	blob_unref(b);
+	/* A subject in Latin-1 (not UTF-8) still gets its mark. */
+	b = blob_new(1 << 20, "/tmp");
+	{
+		static const char m2[] = CLEAN_HEAD
+		    "Subject: =?iso-8859-1?Q?CAF=C9_LOTTERY_WINNER!!!?=\r\n"
+		    "\r\nbody\r\n";
+
+		assert_int_equal(blob_body_append(b, m2, strlen(m2)), 0);
+	}
+	json = selfscan_run(c, &in, b, &len, err, sizeof(err));
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"subject\":\"***SPAM*** CAF? LOTTERY "
+	    "WINNER!!!\""));
+	free(json);
+	blob_unref(b);
+	config_release(c);
+}
+
 static void
 test_mime_rules(void **state)
 {
@@ -374,6 +424,7 @@ main(void)
 		cmocka_unit_test(test_header_rules),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_hostile_header),
+		cmocka_unit_test(test_rewrite_subject),
 		cmocka_unit_test(test_mime_rules),
 		cmocka_unit_test(test_envelope_rules),
 		cmocka_unit_test(test_lists),
