@@ -184,7 +184,7 @@ static const struct key group_keys[] = {
 	{ "key", T_STR, G(key), "", 0, 0, NULL,
 	  "the scanners' public key (rspamadm keypair): encrypt with "
 	  "HTTPCrypt" },
-	{ "compression", T_BOOL, G(compression), "false", 0, 0, NULL,
+	{ "compression", T_BOOL, G(wire.compress), "false", 0, 0, NULL,
 	  "zstd-compress request bodies (replies come back compressed)" },
 	{ "encrypted_only", T_BOOL, G(encrypted_only), "false", 0, 0, NULL,
 	  "refuse to run this group in the clear: 'key' is then required" },
@@ -508,9 +508,9 @@ check_unknown(struct pstate *ps, const struct key *keys,
 }
 
 /*
- * load_wire - the key (checked and turned into a session with a fresh key
- * pair of ours: one per config load, so each reload rotates it) and the
- * compression switch.
+ * load_wire - the key, checked and turned into a session with a fresh key
+ * pair of ours: one per config load, so each reload rotates it.
+ * (compression is read straight into wire.compress by the key table.)
  */
 static int
 load_wire(struct pstate *ps, struct group_conf *g, config_setting_t *s,
@@ -519,7 +519,6 @@ load_wire(struct pstate *ps, struct group_conf *g, config_setting_t *s,
 	char path[300], err[256];
 	uint8_t pk[HC_KEY_BYTES];
 
-	g->wire.compress = g->compression;
 	if (g->key[0] == '\0') {
 		if (!g->encrypted_only)
 			return 0;

@@ -46,9 +46,8 @@ struct group_conf {
 	int		 hash_key;		/* enum group_hash_key */
 	/* on the wire (wire.h) */
 	char		*key;		/* server public key, as written */
-	int		 compression;
 	int		 encrypted_only;
-	struct wire_opts wire;		/* peer made from key at load */
+	struct wire_opts wire;		/* compression; peer made from key */
 	int		 self_scan;	/* scan in process (selfscan.h) */
 	/* mirrors only */
 	double		 probability;

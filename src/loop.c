@@ -64,7 +64,7 @@ struct attempt {
 	const struct wire_opts	*wire;		/* how to read the reply */
 	struct config		*cfg;		/* keeps wire alive (pings) */
 	struct wire_req		 ping_req;	/* pings: their own request */
-	int			 compressed;	/* "Compression: zstd" came */
+	int			 compressed;	/* wire_header_compressed said */
 	size_t			 sent;		/* body bytes read by curl */
 	double			 started;	/* seconds, monotonic */
 	struct buf		 ping_reply;
@@ -140,11 +140,11 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 	pthread_mutex_lock(&L.lock);
 	if (!L.running || L.stopping) {
 		*why = SCAN_ERR_SHUTDOWN;
-	} else if (!j->detached && L.queued >= L.max_queue) {
+	} else if (j->done == NULL && L.queued >= L.max_queue) {
 		*why = SCAN_ERR_OVERLOAD;
 	} else {
 		STAILQ_INSERT_TAIL(&L.queue, j, entry);
-		if (j->detached)
+		if (j->done != NULL)
 			L.detached++;
 		else
 			L.queued++;
@@ -172,7 +172,7 @@ static void
 finish_job(struct scan_job *j, enum scan_status st)
 {
 	pthread_mutex_lock(&L.lock);
-	if (j->detached)
+	if (j->done != NULL)
 		L.detached--;
 	else
 		L.queued--;
@@ -248,6 +248,25 @@ lgroup_get(const struct group_conf *gc)
 	return lg;
 }
 
+/*
+ * lgroup_find - the loop's group of that name for an attempt.  A job may
+ * come from a connection that still holds an older config: it uses the
+ * live group (the reload's hosts and state) rather than rebuilding the old
+ * one, which sync_groups would rebuild back a second later, resetting
+ * round-robin state and health each time.  Only a group the live config
+ * lacks is built here.
+ */
+static struct lgroup *
+lgroup_find(const struct group_conf *gc)
+{
+	struct lgroup *lg;
+
+	LIST_FOREACH(lg, &L.groups, entry)
+		if (strcmp(lg->name, gc->name) == 0)
+			return lg;
+	return lgroup_get(gc);
+}
+
 /* sync_groups - one group per group of the live config, no others. */
 static void
 sync_groups(double now)
@@ -310,12 +329,11 @@ static size_t
 read_header(char *src, size_t size, size_t nmemb, void *arg)
 {
 	struct attempt *a = arg;
-	size_t n = size * nmemb;
-	static const char name[] = "Compression:";
+	int c = wire_header_compressed(src, size * nmemb);
 
-	if (n > sizeof(name) && strncasecmp(src, name, sizeof(name) - 1) == 0)
-		a->compressed = 1;
-	return n;
+	if (c != 0)
+		a->compressed = c;
+	return size * nmemb;
 }
 
 /* write_reply - CURLOPT_WRITEFUNCTION: into the bounded reply buffer. */
@@ -485,7 +503,7 @@ attempt_start(struct scan_job *j)
 {
 	double left = ts_ms_until(&j->deadline);
 	long per_try = (long)(j->group->timeout * 1000.0);
-	struct lgroup *lg = lgroup_get(j->group);
+	struct lgroup *lg = lgroup_find(j->group);
 	struct upstream *u;
 	struct attempt *a;
 
@@ -501,7 +519,6 @@ attempt_start(struct scan_job *j)
 	buf_reset(&j->reply);
 	snprintf(j->upstream, sizeof(j->upstream), "%s", upstream_label(u));
 	j->tried[j->ntried++] = u;
-	j->attempts++;
 	return attempt_add(a) == 0 ? SCAN_OK : SCAN_ERR_INTERNAL;
 }
 
@@ -531,6 +548,20 @@ plausible(const struct buf *b)
 	return n - i >= 2 && b->data[i] == '{' && b->data[n - 1] == '}';
 }
 
+/*
+ * transfer_why - a failed transfer in words: curl's own text, and for an
+ * empty reply to a sealed request the likely cause (Rspamd closes without
+ * a word when the request is sealed to a key it does not hold).
+ */
+static void
+transfer_why(const struct attempt *a, CURLcode rc, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s", a->errbuf[0] ? a->errbuf :
+	    curl_easy_strerror(rc), rc == CURLE_GOT_NOTHING &&
+	    a->wire->peer != NULL ? " (encrypted request refused: wrong "
+	    "key?)" : "");
+}
+
 /* classify - what a finished transfer means; retryable says try another. */
 static enum scan_status
 classify(struct attempt *a, CURLcode rc, int *retryable)
@@ -541,33 +572,19 @@ classify(struct attempt *a, CURLcode rc, int *retryable)
 
 	*retryable = 1;
 	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
-	switch (rc) {
-	case CURLE_OK:
-		break;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream,
-		    a->errbuf[0] ? a->errbuf : curl_easy_strerror(rc));
-		return SCAN_ERR_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream,
-		    a->errbuf[0] ? a->errbuf : "timed out");
-		return SCAN_ERR_TIMEOUT;
-	case CURLE_GOT_NOTHING:
-		/* What Rspamd does with a request sealed to another key. */
-		snprintf(j->error, sizeof(j->error), "%s: empty reply%s",
-		    j->upstream, a->wire->peer != NULL ? " (encrypted request "
-		    "refused: wrong key?)" : "");
-		return SCAN_ERR_TRANSFER;
-	case CURLE_WRITE_ERROR:
+	if (rc == CURLE_WRITE_ERROR) {
 		*retryable = 0;
 		snprintf(j->error, sizeof(j->error), "%s: reply over %u bytes",
 		    j->upstream, SCAN_REPLY_MAX);
 		return SCAN_ERR_TOO_BIG;
-	default:
-		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream,
-		    a->errbuf[0] ? a->errbuf : curl_easy_strerror(rc));
-		return SCAN_ERR_TRANSFER;
+	}
+	if (rc != CURLE_OK) {
+		transfer_why(a, rc, why, sizeof(why));
+		snprintf(j->error, sizeof(j->error), "%s: %s", j->upstream, why);
+		return rc == CURLE_COULDNT_CONNECT ||
+		    rc == CURLE_COULDNT_RESOLVE_HOST ? SCAN_ERR_CONNECT :
+		    rc == CURLE_OPERATION_TIMEDOUT ? SCAN_ERR_TIMEOUT :
+		    SCAN_ERR_TRANSFER;
 	}
 	if (wire_reply(a->wire, &j->reply, &code, a->compressed, why,
 	    sizeof(why)) == -1) {
@@ -618,7 +635,7 @@ attempt_done(struct attempt *a, CURLcode rc)
 
 	note_outcome(a, st, retryable);
 	attempt_free(a);
-	if (st == SCAN_OK || !retryable || j->attempts > j->group->max_retries) {
+	if (st == SCAN_OK || !retryable || (int)j->ntried > j->group->max_retries) {
 		finish_job(j, st);
 		return;
 	}
@@ -629,7 +646,7 @@ attempt_done(struct attempt *a, CURLcode rc)
 	snprintf(why, sizeof(why), "%s", j->error);
 	if ((again = attempt_start(j)) == SCAN_OK) {
 		log_warnx("%s: upstream %s (attempt %d), retrying on %s",
-		    j->qid, why, j->attempts - 1, j->upstream);
+		    j->qid, why, (int)j->ntried - 1, j->upstream);
 		return;
 	}
 	/* No other upstream: the error that ended it is the one to tell. */
@@ -715,10 +732,7 @@ ping_done(struct attempt *a, CURLcode rc)
 	LIST_REMOVE(a, entry);
 	snprintf(why, sizeof(why), "no pong");
 	if (rc != CURLE_OK)
-		snprintf(why, sizeof(why), "%s%s", a->errbuf[0] ? a->errbuf :
-		    curl_easy_strerror(rc), rc == CURLE_GOT_NOTHING &&
-		    a->wire->peer != NULL ? " (encrypted request refused: "
-		    "wrong key?)" : "");
+		transfer_why(a, rc, why, sizeof(why));
 	if (rc == CURLE_OK && wire_reply(a->wire, &a->ping_reply, &code,
 	    a->compressed, why, sizeof(why)) == 0 && code == 200 &&
 	    a->ping_reply.len >= 4 &&

@@ -456,16 +456,6 @@ static const char rules_prelude[] =
 "  f:close()\n"
 "  return set\n"
 "end\n"
-"-- ip_in(set, ip): ip equals an entry, or is inside an entry's CIDR.\n"
-"local ip_match = scanmilter.ip_match\n"
-"function scanmilter.ip_in(set, ip)\n"
-"  if ip == nil or ip == '' then return false end\n"
-"  if set[ip:lower()] then return true end\n"
-"  for e in pairs(set) do\n"
-"    if e:find('/', 1, true) and ip_match(ip, e) then return true end\n"
-"  end\n"
-"  return false\n"
-"end\n"
 "return rules, Task\n";
 
 /* parse_ip - text to 16 bytes (IPv4 mapped), family in *v4. */
@@ -488,34 +478,108 @@ parse_ip(const char *s, uint8_t out[16], int *v4)
 	return -1;
 }
 
-/* api_ip_match - scanmilter.ip_match(ip, "net/len"): a boolean. */
+/* A network of an IP list; addresses are IPv4-mapped IPv6. */
+struct ipnet {
+	uint8_t	a[16];
+	int	bits;		/* prefix length over the 128 bits */
+};
+
+#define IPLIST_MT	"scanmilter.iplist"
+
+/* parse_net - "addr" or "addr/len" into n; -1 if it is neither. */
 static int
-api_ip_match(lua_State *L)
+parse_net(const char *s, struct ipnet *n)
 {
-	const char *ip = luaL_checkstring(L, 1), *cidr = luaL_checkstring(L, 2);
-	const char *slash = strchr(cidr, '/');
-	char net[64];
-	uint8_t a[16], n[16];
-	int v4a, v4n, bits, ok = 0;
+	const char *slash = strchr(s, '/');
+	char addr[64];
+	size_t len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	int v4;
 
-	if (slash != NULL && (size_t)(slash - cidr) < sizeof(net)) {
-		memcpy(net, cidr, slash - cidr);
-		net[slash - cidr] = '\0';
-		bits = atoi(slash + 1);
-		if (parse_ip(ip, a, &v4a) == 0 && parse_ip(net, n, &v4n) == 0 &&
-		    v4a == v4n && bits >= 0 && bits <= (v4n ? 32 : 128)) {
-			bits += v4n ? 96 : 0;
-			ok = 1;
-			for (int i = 0; i < 16 && ok; i++) {
-				int keep = bits >= 8 ? 8 : bits > 0 ? bits : 0;
-				uint8_t mask = (uint8_t)(0xff00 >> keep);
+	if (len >= sizeof(addr))
+		return -1;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (parse_ip(addr, n->a, &v4) == -1)
+		return -1;
+	n->bits = v4 ? 32 : 128;
+	if (slash != NULL) {
+		char *end;
+		long b = strtol(slash + 1, &end, 10);
 
-				ok = (a[i] & mask) == (n[i] & mask);
-				bits -= keep;
-			}
-		}
+		if (*end != '\0' || end == slash + 1 || b < 0 || b > n->bits)
+			return -1;
+		n->bits = (int)b;
 	}
-	lua_pushboolean(L, ok);
+	n->bits += v4 ? 96 : 0;
+	return 0;
+}
+
+/* net_has - is address a inside n. */
+static int
+net_has(const struct ipnet *n, const uint8_t a[16])
+{
+	int bits = n->bits;
+
+	for (int i = 0; i < 16 && bits > 0; i++, bits -= 8) {
+		uint8_t mask = (uint8_t)(0xff00 >> (bits >= 8 ? 8 : bits));
+
+		if ((a[i] & mask) != (n->a[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * api_ip_list - scanmilter.ip_list(set): the set's addresses and networks
+ * parsed once, when the rules load, so a message costs one parse of its
+ * client address.  Entries that are neither are left out with a warning.
+ */
+static int
+api_ip_list(lua_State *L)
+{
+	size_t n = 0, i = 0, *count;
+	struct ipnet *nets;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		n++;
+		lua_pop(L, 1);
+	}
+	count = lua_newuserdata(L, sizeof(size_t) + (n > 0 ? n : 1) *
+	    sizeof(struct ipnet));
+	nets = (struct ipnet *)(count + 1);
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		const char *e = lua_type(L, -2) == LUA_TSTRING ?
+		    lua_tostring(L, -2) : "";
+
+		if (parse_net(e, &nets[i]) == 0)
+			i++;
+		else
+			log_warnx("self-scan: IP list: '%s' is not an address "
+			    "or network, left out", e);
+		lua_pop(L, 1);
+	}
+	*count = i;
+	luaL_setmetatable(L, IPLIST_MT);
+	return 1;
+}
+
+/* api_ip_in - scanmilter.ip_in(list, ip): ip is in one of its networks. */
+static int
+api_ip_in(lua_State *L)
+{
+	size_t *count = luaL_checkudata(L, 1, IPLIST_MT);
+	const struct ipnet *nets = (const struct ipnet *)(count + 1);
+	const char *ip = luaL_optstring(L, 2, "");
+	uint8_t a[16];
+	int v4, in = 0;
+
+	if (parse_ip(ip, a, &v4) == 0)
+		for (size_t i = 0; i < *count && !in; i++)
+			in = net_has(&nets[i], a);
+	lua_pushboolean(L, in);
 	return 1;
 }
 
@@ -596,8 +660,12 @@ set_conf(lua_State *L, const struct lrule_conf *c)
 	lua_pushstring(L, c->deny_senders);
 	lua_setfield(L, -2, "deny_senders");
 	lua_setfield(L, -2, "config");
-	lua_pushcfunction(L, api_ip_match);
-	lua_setfield(L, -2, "ip_match");
+	lua_pushcfunction(L, api_ip_list);
+	lua_setfield(L, -2, "ip_list");
+	lua_pushcfunction(L, api_ip_in);
+	lua_setfield(L, -2, "ip_in");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, IPLIST_MT);
 	lua_pop(L, 1);
 }
 

@@ -371,17 +371,6 @@ report_main(struct cmp_set *set, struct scan_job *job, enum scan_status st)
 	    scan_job_elapsed_ms(job));
 }
 
-/* ms_since - milliseconds since t0 (CLOCK_MONOTONIC). */
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1e3 +
-	    (now.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /*
  * selfscan_message - scan in process; the reply takes the same path as a
  * scanner's.
@@ -407,7 +396,7 @@ selfscan_message(struct conn *c, struct eom_run *r, struct plan *p)
 	json = selfscan_run(c->cfg, &in, c->msg->blob, &len, err, sizeof(err));
 	snprintf(r->upstream, sizeof(r->upstream), "self-scan");
 	r->attempts = 1;
-	r->ms = ms_since(&t0);
+	r->ms = ts_ms_since(&t0);
 	if (json != NULL) {
 		r->source = "scan";	/* upstream says which scanner */
 		if (plan_reply_json(c, json, len, r, p) == 0) {
@@ -435,7 +424,7 @@ scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
 	const struct group_conf *g = config_group(c->cfg, c->cfg->scan_group);
 	const char *hash = g->hash_key == HASH_KEY_FROM ? c->msg->from :
 	    c->addr;
-	struct strlist hdrs = { NULL, 0 }, mhdrs = { NULL, 0 };
+	struct strlist hdrs = { NULL, 0 };
 	struct cmp_set *set = NULL;
 	struct scan_job *job;
 	enum scan_status st;
@@ -448,16 +437,12 @@ scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
 		return;
 	}
 	rspamd_request_headers(c, &hdrs);
-	if (c->cfg->nmirrors > 0)
-		strlist_copy(&mhdrs, &hdrs);
 	job = scan_job_new(session_qid(c), &hdrs, c->msg->blob, c->cfg, g,
 	    hash, c->cfg->scan_timeout);
 	queued = scan_submit(job) == 0;
-	if (c->cfg->nmirrors > 0) {
-		set = mirror_fire(c->cfg, session_qid(c), &mhdrs,
-		    c->msg->blob, hash, c->msg->from);
-		strlist_free(&mhdrs);
-	}
+	if (c->cfg->nmirrors > 0)
+		set = mirror_fire(c->cfg, session_qid(c), scan_job_hdrs(job),
+		    c->msg->blob, c->addr, c->msg->from);
 	st = queued ? scan_wait(&job, progress, ctx) : scan_job_status(job);
 	report_main(set, job, st);
 	if (job != NULL) {

@@ -120,7 +120,7 @@ take_slot(struct mstat *st, int max)
 
 struct cmp_set *
 mirror_fire(struct config *cfg, const char *qid, const struct strlist *hdrs,
-    struct blob *blob, const char *hash_key, const char *from)
+    struct blob *blob, const char *ip, const char *from)
 {
 	const struct group_conf *win[MAX_MIRRORS];
 	struct mstat *st[MAX_MIRRORS];
@@ -169,7 +169,8 @@ mirror_fire(struct config *cfg, const char *qid, const struct strlist *hdrs,
 		m->set = set;
 		m->slot = i + 1;
 		strlist_copy(&h, hdrs);
-		j = scan_job_new(qid, &h, blob, cfg, win[i], hash_key,
+		j = scan_job_new(qid, &h, blob, cfg, win[i],
+		    win[i]->hash_key == HASH_KEY_FROM ? from : ip,
 		    win[i]->timeout * (win[i]->max_retries + 1));
 		scan_submit_detached(j, copy_done, m);
 	}

@@ -37,13 +37,14 @@ int		 mirror_draw(double probability, double u);
 
 /*
  * mirror_fire - copy the message to the mirrors that draw it.  hdrs are the
- * main request's header lines (copied).  Returns the compare set whose
+ * main request's header lines (copied); ip and from (either may be NULL)
+ * are what each mirror's hash strategy keys on, as its hash_key says.  Returns the compare set whose
  * slot 0 the caller must report (cmp_set_report) once the main result is
  * known, or NULL when there is nothing to compare.
  */
 struct cmp_set	*mirror_fire(struct config *, const char *qid,
 		    const struct strlist *hdrs, struct blob *blob,
-		    const char *hash_key, const char *from);
+		    const char *ip, const char *from);
 
 /* mirror_log_stats - one line per mirror: fired, dropped, ok, failed. */
 void		 mirror_log_stats(void);

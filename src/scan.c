@@ -126,11 +126,9 @@ scan_submit_detached(struct scan_job *j,
 {
 	enum scan_status why = SCAN_ERR_INTERNAL;
 
-	j->detached = 1;
+	/* Set before the loop can see it: it may complete at once. */
 	j->done = done;
 	j->done_arg = arg;
-	/* Detached before the loop can see it: it may complete at once. */
-	j->state = JOB_DETACHED;
 	if (!j->wire_failed && loop_enqueue(j, &why) == 0)
 		return;
 	j->status = why;
@@ -179,7 +177,7 @@ scan_complete(struct scan_job *j, enum scan_status st)
 	int abandoned;
 
 	j->elapsed_ms = ts_ms_since(&j->submitted);
-	if (j->detached) {
+	if (j->done != NULL) {
 		/* Nobody waits: the loop thread is the only owner. */
 		j->status = st;
 		j->done(j, j->done_arg);
@@ -220,6 +218,12 @@ scan_job_free(struct scan_job *j)
 		scan_job_destroy(j);
 }
 
+const struct strlist *
+scan_job_hdrs(const struct scan_job *j)
+{
+	return &j->hdrs;
+}
+
 const char *
 scan_job_reply(const struct scan_job *j, size_t *len)
 {
@@ -248,7 +252,7 @@ scan_job_error(const struct scan_job *j)
 int
 scan_job_attempts(const struct scan_job *j)
 {
-	return j->attempts;
+	return (int)j->ntried;	/* one attempt per upstream tried */
 }
 
 double

@@ -23,6 +23,7 @@
 #define SCANMILTER_SCAN_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "rspamd.h"
 
@@ -78,6 +79,13 @@ enum scan_status scan_wait(struct scan_job **jp, void (*progress)(void *),
 /* scan_job_free - after scan_wait (or a refused submit); NULL is fine. */
 void		 scan_job_free(struct scan_job *);
 
+/*
+ * scan_job_hdrs - the job's request header lines.  They are immutable once
+ * the job exists, so the submitting thread may read them until it frees
+ * the job (the mirror copies do).
+ */
+const struct strlist *scan_job_hdrs(const struct scan_job *);
+
 /* Output, valid after scan_wait returned. */
 const char	*scan_job_reply(const struct scan_job *, size_t *len);
 enum scan_status scan_job_status(const struct scan_job *);
@@ -85,6 +93,10 @@ const char	*scan_job_upstream(const struct scan_job *);
 const char	*scan_job_error(const struct scan_job *);
 int		 scan_job_attempts(const struct scan_job *);
 double		 scan_job_elapsed_ms(const struct scan_job *);
+
+/* Time helpers (CLOCK_MONOTONIC). */
+double	ts_ms_until(const struct timespec *);
+double	ts_ms_since(const struct timespec *);
 
 /* scan_global_init - once, in main, before any thread starts. */
 int		 scan_global_init(void);

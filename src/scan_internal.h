@@ -16,11 +16,10 @@
 #define SCAN_REPLY_MAX	(16u * 1024 * 1024)	/* largest reply accepted */
 
 /*
- * JOB_ABANDONED: its waiter gave up; JOB_DETACHED: it never had one.  Both
- * are freed by scan_complete (after calling done, for detached ones).
+ * JOB_ABANDONED: its waiter gave up; scan_complete frees it.  A detached
+ * job (done != NULL) never has a waiter and its state is not used.
  */
-enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED,
-    JOB_DETACHED };
+enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED };
 
 struct upstream;
 
@@ -36,7 +35,7 @@ struct scan_job {
 	char			*hash_key;	/* client IP or sender; may be NULL */
 	struct wire_req		 wire;		/* the request as sent */
 	int			 wire_failed;	/* could not build it: error says */
-	int			 detached;	/* see scan_submit_detached */
+	/* detached (scan_submit_detached): called at completion */
 	void			(*done)(struct scan_job *, void *);
 	void			*done_arg;
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
@@ -46,7 +45,6 @@ struct scan_job {
 	struct buf		 reply;
 	char			 upstream[128];
 	char			 error[256];
-	int			 attempts;
 	double			 elapsed_ms;
 	/* loop only: upstreams tried so far, for the balancer */
 	struct upstream		*tried[SCAN_MAX_TRIES];
@@ -64,10 +62,6 @@ STAILQ_HEAD(scan_queue, scan_job);
 void	scan_complete(struct scan_job *, enum scan_status);
 /* scan_job_destroy - free everything; only via the rules above. */
 void	scan_job_destroy(struct scan_job *);
-
-/* Time helpers (CLOCK_MONOTONIC). */
-double	ts_ms_until(const struct timespec *);
-double	ts_ms_since(const struct timespec *);
 
 /* loop.c: queue the job for the loop; -1 if overloaded or stopping. */
 int	loop_enqueue(struct scan_job *, enum scan_status *why);

@@ -133,14 +133,18 @@ read_message(const struct blob *blob, size_t max, size_t *len)
 	return p;
 }
 
-/* ascii - printable ASCII copy (header values and JSON want it). */
+/*
+ * no_controls - a copy with control bytes as '?': a rule's option ends up
+ * in the X-Spamd-Result header, where a line break would start a new
+ * field.  (UTF-8 validity is the JSON writer's business.)
+ */
 static char *
-ascii(const char *s)
+no_controls(const char *s)
 {
 	char *o = xstrdup(s);
 
 	for (char *p = o; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return o;
 }
@@ -208,11 +212,11 @@ build_reply(const struct config *cfg, struct rule_hit *h, size_t n,
 	memset(&v, 0, sizeof(v));
 	v.sym = xcalloc(n > 0 ? n : 1, sizeof(*v.sym));
 	for (size_t i = 0; i < n; i++) {
-		v.sym[i].name = ascii(h[i].name);
+		v.sym[i].name = no_controls(h[i].name);
 		v.sym[i].score = h[i].score;
 		v.sym[i].options = xcalloc(h[i].noptions + 1, sizeof(char *));
 		for (size_t j = 0; j < h[i].noptions; j++)
-			v.sym[i].options[j] = ascii(h[i].options[j]);
+			v.sym[i].options[j] = no_controls(h[i].options[j]);
 		v.sym[i].noptions = h[i].noptions;
 		v.score += h[i].score;
 	}
@@ -258,11 +262,12 @@ selfscan_run(struct config *cfg, struct rule_input *in,
 	in->mime = &mime;
 	in->size = blob_size(blob);
 	rc = lbox_rules_run(b, in, &hits, &n);
-	if (rc == -1) {
-		/* No rule ran: no verdict, not a clean message.  The state
-		 * may be spent (out of memory): do not pool it. */
-		snprintf(err, errlen, "the rules could not see the message "
-		    "(selfscan.max_memory too small?)");
+	if (rc == -1 || (rc > 0 && (size_t)rc == lbox_rules_count(b))) {
+		/* No rule ran, or every one failed: that is no verdict, not a
+		 * clean message.  The state may be spent: do not pool it. */
+		snprintf(err, errlen, rc == -1 ? "the rules could not see the "
+		    "message (selfscan.max_memory too small?)" : "every rule "
+		    "failed on this message");
 		lbox_free(b);
 	} else {
 		checkin(cfg, b);

@@ -38,7 +38,9 @@ int	 selfscan_check(const struct config *, char *err, size_t errlen);
  * selfscan_run - scan the message in blob (its first selfscan.max_size
  * bytes) with the facts in in (in->mime is filled here).  Returns the
  * reply JSON (caller frees) and its length, or NULL with err when no
- * verdict can be had (no state could be made).
+ * verdict can be had: no state could be made, the message cannot be read
+ * back, the task could not be built, or every rule failed on it.  One
+ * failing rule among others counts as no hit (and is logged).
  */
 char	*selfscan_run(struct config *, struct rule_input *in,
 	    const struct blob *, size_t *len, char *err, size_t errlen);

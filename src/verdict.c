@@ -324,8 +324,9 @@ verdict_summary(const char *json, size_t len, struct vsummary *out,
 }
 
 /*
- * json_utf8 - a JSON string of s; bytes that are not UTF-8 (a subject in
- * some other charset) become '?' rather than losing the whole value.
+ * json_utf8 - a JSON string of s; bytes that are not UTF-8 (a subject or a
+ * rule's option in some other charset) become '?' rather than losing the
+ * whole value.  Every string of a written reply goes through here.
  */
 static json_t *
 json_utf8(const char *s)
@@ -353,12 +354,13 @@ reply_symbols(const struct vsummary *v)
 	for (size_t i = 0; i < v->nsym; i++) {
 		json_t *s = json_object(), *opts = json_array();
 
-		json_object_set_new(s, "name", json_string(v->sym[i].name));
+		json_object_set_new(s, "name", json_utf8(v->sym[i].name));
 		json_object_set_new(s, "score", json_real(v->sym[i].score));
 		for (size_t j = 0; j < v->sym[i].noptions; j++)
 			json_array_append_new(opts,
-			    json_string(v->sym[i].options[j]));
+			    json_utf8(v->sym[i].options[j]));
 		json_object_set_new(s, "options", opts);
+		/* Names are letters, digits and _ (rule{} checks it). */
 		json_object_set_new(syms, v->sym[i].name, s);
 	}
 	return syms;
@@ -383,7 +385,7 @@ verdict_reply_json(const struct vreply *r, size_t *len)
 		json_t *m = json_object();
 
 		json_object_set_new(m, "smtp_message",
-		    json_string(r->smtp_message));
+		    json_utf8(r->smtp_message));
 		json_object_set_new(root, "messages", m);
 	}
 	for (size_t i = 0; i < r->nremove; i++)
@@ -391,7 +393,7 @@ verdict_reply_json(const struct vreply *r, size_t *len)
 	for (size_t i = 0; i < r->nadd; i++) {
 		json_t *h = json_object();
 
-		json_object_set_new(h, "value", json_string(r->add_values[i]));
+		json_object_set_new(h, "value", json_utf8(r->add_values[i]));
 		json_object_set_new(h, "order", json_integer(0));
 		json_object_set_new(add, r->add_names[i], h);
 	}

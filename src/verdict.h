@@ -137,8 +137,8 @@ struct vreply {
 
 /*
  * verdict_reply_json - the reply as JSON text (caller frees), len set;
- * NULL if it cannot be written (out of memory).  Strings should be ASCII:
- * jansson leaves out what is not valid UTF-8.
+ * NULL if it cannot be written (out of memory).  Bytes of strings that are
+ * not valid UTF-8 are written as '?'.
  */
 char		*verdict_reply_json(const struct vreply *, size_t *len);
 

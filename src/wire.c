@@ -185,6 +185,20 @@ header_value(const char *line, size_t len, size_t namelen, const char **v,
 	*vlen = end - p;
 }
 
+int
+wire_header_compressed(const char *line, size_t len)
+{
+	const char *v;
+	size_t vlen;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	if (!header_is(line, len, hdr_compression))
+		return 0;
+	header_value(line, len, strlen(hdr_compression), &v, &vlen);
+	return vlen == 4 && strncasecmp(v, zstd_name, 4) == 0 ? 1 : -1;
+}
+
 /*
  * parse_inner - a decrypted HTTP response: status, where its body is, and
  * whether it is compressed.  -1 with err if it is not one.
@@ -210,22 +224,21 @@ parse_inner(const char *p, size_t n, long *code, size_t *body_off,
 	for (; line < eoh + 2; line = next + 1) {
 		const char *v;
 		size_t len, vlen;
+		int c;
 
 		next = memchr(line, '\n', eoh + 2 - line);
 		len = next - line - (next > line && next[-1] == '\r');
 		if (header_is(line, len, "Content-Length")) {
 			header_value(line, len, 14, &v, &vlen);
 			clen = strtol(v, NULL, 10);
-		} else if (header_is(line, len, hdr_compression)) {
+		} else if ((c = wire_header_compressed(line, len)) == 1) {
+			*compressed = 1;
+		} else if (c == -1) {
 			header_value(line, len, strlen(hdr_compression), &v,
 			    &vlen);
-			*compressed = vlen == 4 && strncasecmp(v, zstd_name,
-			    4) == 0;
-			if (!*compressed) {
-				snprintf(err, errlen, "reply compressed with "
-				    "'%.*s'", (int)(vlen > 32 ? 32 : vlen), v);
-				return -1;
-			}
+			snprintf(err, errlen, "reply compressed with '%.*s'",
+			    (int)(vlen > 32 ? 32 : vlen), v);
+			return -1;
 		}
 	}
 	*body_off = eoh + 4 - p;
@@ -280,6 +293,11 @@ wire_reply(const struct wire_opts *o, struct buf *reply, long *code,
 			return 0;
 		if (unseal(o, reply, code, &compressed, err, errlen) == -1)
 			return -1;
+	}
+	if (compressed == -1) {
+		snprintf(err, errlen, "reply compressed with a method other "
+		    "than zstd");
+		return -1;
 	}
 	if (!compressed)
 		return 0;

@@ -57,8 +57,16 @@ int	wire_request(const struct wire_opts *, const char *path,
 void	wire_req_free(struct wire_req *);
 
 /*
+ * wire_header_compressed - one reply header line (its CRLF may be there):
+ * 1 for "Compression: zstd", -1 for a Compression header naming anything
+ * else, 0 for any other header.  The one place that reads that header.
+ */
+int	wire_header_compressed(const char *line, size_t len);
+
+/*
  * wire_reply - reply holds the body as received, *code the HTTP status,
- * compressed whether a "Compression: zstd" header came with it.  On return
+ * compressed what wire_header_compressed said of its headers (-1 is an
+ * error: a compression we cannot undo).  On return
  * reply holds the scanner's plain answer and *code its own status (for an
  * encrypted reply, the status sealed inside).  -1 with err if the reply
  * fails authentication, is not a sealed HTTP response when one is due,

@@ -8,11 +8,20 @@ local function address_of(v)
   return a
 end
 
-rule {
-  name = "MISSING_FROM", score = 2.0,
-  description = "no From header",
-  check = function(task) return task:header("From") == nil end,
-}
+-- The fields every honest mail program writes, and what missing one costs.
+for _, m in ipairs({
+  { "MISSING_FROM", "From", 2.0 },
+  { "MISSING_DATE", "Date", 1.0 },
+  { "MISSING_MID", "Message-ID", 2.5 },
+  { "MISSING_SUBJECT", "Subject", 1.0 },
+}) do
+  local name, field, score = m[1], m[2], m[3]
+  rule {
+    name = name, score = score,
+    description = "no " .. field .. " header",
+    check = function(task) return task:header(field) == nil end,
+  }
+end
 
 rule {
   name = "MULTIPLE_FROM", score = 3.0,
@@ -50,12 +59,6 @@ rule {
 }
 
 rule {
-  name = "MISSING_DATE", score = 1.0,
-  description = "no Date header",
-  check = function(task) return task:header("Date") == nil end,
-}
-
-rule {
   name = "INVALID_DATE", score = 1.5,
   description = "Date header not in RFC 5322 form",
   check = function(task)
@@ -69,12 +72,6 @@ rule {
 }
 
 rule {
-  name = "MISSING_MID", score = 2.5,
-  description = "no Message-ID header",
-  check = function(task) return task:header("Message-ID") == nil end,
-}
-
-rule {
   name = "INVALID_MSGID", score = 1.7,
   description = "Message-ID is not <left@right>",
   check = function(task)
@@ -82,10 +79,4 @@ rule {
     if v == nil then return false end
     return not v:match("^<[^<>@%s]+@[^<>@%s]+>$")
   end,
-}
-
-rule {
-  name = "MISSING_SUBJECT", score = 1.0,
-  description = "no Subject header",
-  check = function(task) return task:header("Subject") == nil end,
 }

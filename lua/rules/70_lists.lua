@@ -8,8 +8,9 @@
 
 local cfg = scanmilter.config
 local ip_in = scanmilter.ip_in
-local allow_ips = scanmilter.read_list(cfg.allow_ips)
-local deny_ips = scanmilter.read_list(cfg.deny_ips)
+-- IP lists are parsed once here; a message costs one parse of its client.
+local allow_ips = scanmilter.ip_list(scanmilter.read_list(cfg.allow_ips))
+local deny_ips = scanmilter.ip_list(scanmilter.read_list(cfg.deny_ips))
 local allow_senders = scanmilter.read_list(cfg.allow_senders)
 local deny_senders = scanmilter.read_list(cfg.deny_senders)
 
@@ -26,26 +27,18 @@ local function sender_in(set, from)
   return false
 end
 
-rule {
-  name = "ALLOWLIST_IP", score = -20.0,
-  description = "client IP in selfscan.allow_ips",
-  check = function(task) return ip_in(allow_ips, task.ip) end,
-}
-
-rule {
-  name = "DENYLIST_IP", score = 20.0,
-  description = "client IP in selfscan.deny_ips",
-  check = function(task) return ip_in(deny_ips, task.ip) end,
-}
-
-rule {
-  name = "ALLOWLIST_SENDER", score = -20.0,
-  description = "envelope sender or its domain in selfscan.allow_senders",
-  check = function(task) return sender_in(allow_senders, task.from) end,
-}
-
-rule {
-  name = "DENYLIST_SENDER", score = 20.0,
-  description = "envelope sender or its domain in selfscan.deny_senders",
-  check = function(task) return sender_in(deny_senders, task.from) end,
-}
+-- Each list is one rule: a hit moves the score by 20 either way.
+for _, l in ipairs({
+  { "ALLOWLIST_IP", -20.0, "client IP in selfscan.allow_ips",
+    function(task) return ip_in(allow_ips, task.ip) end },
+  { "DENYLIST_IP", 20.0, "client IP in selfscan.deny_ips",
+    function(task) return ip_in(deny_ips, task.ip) end },
+  { "ALLOWLIST_SENDER", -20.0,
+    "envelope sender or its domain in selfscan.allow_senders",
+    function(task) return sender_in(allow_senders, task.from) end },
+  { "DENYLIST_SENDER", 20.0,
+    "envelope sender or its domain in selfscan.deny_senders",
+    function(task) return sender_in(deny_senders, task.from) end },
+}) do
+  rule { name = l[1], score = l[2], description = l[3], check = l[4] }
+end

@@ -403,6 +403,30 @@ test_site_rules(void **state)
 	vsummary_free(&v);
 	config_release(c);
 	unlink_rule("c.lua");
+	/* Every rule failing is no verdict, never a clean message. */
+	write_file("rules/d.lua", "rule { name = 'ALL_FAIL', score = 1, "
+	    "check = function(t) error('always') end }\n");
+	{
+		char t2[512], *json;
+		struct blob *bl = blob_new(1 << 20, "/tmp");
+		struct rule_input in = { .qid = "FAIL1" };
+		size_t len;
+
+		snprintf(t2, sizeof(t2), "upstreams: { default: { self_scan = "
+		    "true; }; };\nselfscan: { builtin_rules = false; "
+		    "rules_dir = \"%s/rules\"; };\n", dir);
+		unlink_rule("a.lua");
+		assert_non_null(c = config_load_string(t2, "t", err,
+		    sizeof(err)));
+		assert_int_equal(blob_body_append(bl, "Subject: x\r\n\r\nb",
+		    15), 0);
+		json = selfscan_run(c, &in, bl, &len, err, sizeof(err));
+		assert_null(json);
+		assert_string_equal(err, "every rule failed on this message");
+		blob_unref(bl);
+		config_release(c);
+		unlink_rule("d.lua");
+	}
 	/* A rule file that does not load is a config error with its line. */
 	write_file("rules/b.lua", "\nrule { name = 'X', check = 5 }\n");
 	assert_null(config_load_string(text, "t", err, sizeof(err)));
