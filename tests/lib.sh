@@ -16,6 +16,12 @@ T_PIDS=""
 
 t_log() { printf '%s\n' "$*" >&2; }
 
+# A shell case's checks: okay/fail print one line each; fail counts, and
+# the case ends with [ "$fails" -eq 0 ].
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+okay() { echo "ok: $*"; }
+
 # t_tmpdir - a fresh directory for one run; world-readable so that the
 # rspamd and postfix users can reach their parts of it.
 t_tmpdir() {

@@ -16,9 +16,6 @@ set -u
 d="$T_TMP/balance"
 mkdir -p "$d"
 A=$T_RSPAMD_PORT B=$((T_RSPAMD_PORT + 100)) C=$((T_RSPAMD_PORT + 200))
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-okay() { echo "ok: $*"; }
 
 start_instance() {	# start_instance PORT DIR
 	T_RSPAMD_PORT=$1 T_RSPAMD_CTL_PORT=$(($1 + 1)) \

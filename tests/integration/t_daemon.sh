@@ -14,9 +14,6 @@ d="$T_TMP/daemon"
 rm -rf "$d"
 mkdir -p "$d/run"
 chown nobody:nogroup "$d/run"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-okay() { echo "ok: $*"; }
 
 write_conf() {	# write_conf FILE TIMEOUT HOSTS
 	cat > "$1" <<CF

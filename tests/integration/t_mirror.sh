@@ -19,9 +19,6 @@ set -u
 d="$T_TMP/mirror"
 mkdir -p "$d"
 M=$((T_RSPAMD_PORT + 300))
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-okay() { echo "ok: $*"; }
 stop_all() {
 	rspamd_stop "$d/rs-m"
 	t_cleanup

@@ -10,9 +10,6 @@ set -u
 . "$T_TOP/tests/lib.sh"
 d="$T_TMP/snippets"
 mkdir -p "$d/postfix"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-okay() { echo "ok: $*"; }
 
 # ---- Postfix ------------------------------------------------------------------
 snip="$T_TOP/packaging/postfix/main.cf.scanmilter"

@@ -19,9 +19,6 @@ set -u
 . "$T_TOP/tests/lib.sh"
 d="$T_TMP/package"
 mkdir -p "$d"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-okay() { echo "ok: $*"; }
 SOCK=/run/scanmilter/scanmilter.sock
 CONF=/etc/scanmilter/scanmilter.conf
 pid=""
