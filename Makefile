@@ -30,7 +30,17 @@ CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSCANMILTER_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) -MMD -MP -Isrc -I$(BUILD) \
             $(PKG_CFLAGS) $(SAN_FLAGS)
-LDLIBS   = $(PKG_LIBS) -lmilter -pthread -lm
+LDLIBS   = $(PKG_LIBS) $(MILTER_LIBS) -pthread -lm
+
+# libmilter is linked statically so that its socket calls can be routed
+# through src/milterio.c (read-ahead and write coalescing; see milterio.h).
+# --wrap changes only the objects linked here, never the shared libraries.
+MILTER_A    = $(shell $(CC) -print-file-name=libmilter.a)
+MILTER_WRAP := -Wl,--wrap=accept,--wrap=poll,--wrap=read,--wrap=writev,--wrap=close
+MILTER_LIBS = $(MILTER_WRAP) $(MILTER_A)
+# Unit tests stub some smfi_* functions (test_milter), which a static
+# libmilter would define a second time: they link the shared one.
+TEST_LDLIBS = $(PKG_LIBS) $(MILTER_WRAP) -lmilter -pthread -lm
 
 ifneq ($(SANITIZER),)
 SAN_FLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
@@ -65,6 +75,7 @@ CORE_SRCS += src/mirror.c
 CORE_SRCS += src/upstream.c
 CORE_SRCS += src/scan.c
 CORE_SRCS += src/loop.c
+CORE_SRCS += src/milterio.c
 CORE_SRCS += src/milter.c
 CORE_SRCS += $(BUILD)/default_conf.c
 CORE_SRCS += $(BUILD)/builtin_rules.c
@@ -99,7 +110,7 @@ $(BUILD)/scanmilter: $(BUILD)/main.o $(BUILD)/libcore.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< \
-	    $(BUILD)/libcore.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+	    $(BUILD)/libcore.a $(TEST_LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/mbench: tests/bench/mbench.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell pkg-config --libs libcurl) -pthread

@@ -64,6 +64,7 @@ struct config {
 	int		 umask;
 	int		 backlog;
 	double		 milter_timeout;
+	int		 milter_buffered;	/* milterio read-ahead, held writes */
 	char		*user;
 	char		*group;
 	char		*pidfile;

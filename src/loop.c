@@ -1,9 +1,9 @@
 /*
  * loop.c - the scan loop: one thread that owns the curl multi handle, every
  * easy handle and all upstream state (upstream.c).  Milter threads only
- * append to the submission queue and write an eventfd that wakes the loop;
- * nothing else here is touched from another thread, so the balancer needs
- * no locks.
+ * append to the submission queue, and write an eventfd to wake the loop if
+ * it sleeps; nothing else here is touched from another thread, so the
+ * balancer needs no locks.
  *
  * I/O follows libcurl's socket interface: curl tells us which sockets it
  * waits on (sock_cb) and when it next needs a timeout (timer_cb); epoll
@@ -94,6 +94,7 @@ static struct {
 	int		 detached;	/* the same, of detached jobs */
 	int		 max_queue;
 	int		 stopping;
+	int		 asleep;	/* loop in epoll_wait: a submit wakes it */
 	int		 running;	/* thread started, multi valid */
 	CURLM		*multi;
 	int		 ep;		/* epoll: curl's sockets and wake */
@@ -148,8 +149,15 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 			L.detached++;
 		else
 			L.queued++;
-		/* Under the lock: the eventfd cannot go away meanwhile. */
-		loop_wake();
+		/*
+		 * Only a sleeping loop needs the eventfd: an awake one finds
+		 * the job on its next pass (run_io looks under this lock).
+		 * Under the lock: the eventfd cannot go away meanwhile.
+		 */
+		if (L.asleep) {
+			L.asleep = 0;
+			loop_wake();
+		}
 		pthread_mutex_unlock(&L.lock);
 		return 0;
 	}
@@ -904,7 +912,22 @@ static void
 run_io(void)
 {
 	struct epoll_event evs[64];
-	int running, n = epoll_wait(L.ep, evs, 64, wait_ms());
+	int running, n, ms = wait_ms();
+
+	/*
+	 * Sleep only with nothing queued, and say so: a submitter writes
+	 * the eventfd only then, which spares a write, a read and a wakeup
+	 * per message while the loop is busy.
+	 */
+	pthread_mutex_lock(&L.lock);
+	if (!STAILQ_EMPTY(&L.queue))
+		ms = 0;
+	L.asleep = ms != 0;
+	pthread_mutex_unlock(&L.lock);
+	n = epoll_wait(L.ep, evs, 64, ms);
+	pthread_mutex_lock(&L.lock);
+	L.asleep = 0;
+	pthread_mutex_unlock(&L.lock);
 
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd, how = 0;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mirror.h"
 #include "milter.h"
+#include "milterio.h"
 #include "policy.h"
 #include "rspamd.h"
 #include "scan.h"
@@ -677,6 +678,9 @@ milter_setup(const struct config *cfg)
 		log_err("cannot use milter socket %s", cfg->socket);
 		return -1;
 	}
+	if (milterio_init(cfg->milter_buffered != 0,
+	    (int)cfg->milter_timeout) == -1)
+		log_warn("milter.buffered_io: out of memory; unbuffered");
 	old = umask((mode_t)cfg->umask);
 	rc = smfi_opensocket(1);
 	umask(old);

@@ -97,7 +97,16 @@ scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
 	pthread_cond_init(&j->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	j->state = JOB_NEW;
+	atomic_init(&j->refs, 1);
 	return j;
+}
+
+/* job_unref - drop a reference; the last one frees the job. */
+static void
+job_unref(struct scan_job *j)
+{
+	if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) == 1)
+		scan_job_destroy(j);
 }
 
 int
@@ -111,9 +120,11 @@ scan_submit(struct scan_job *j)
 		return -1;
 	}
 	j->state = JOB_QUEUED;
+	atomic_store(&j->refs, 2);	/* the loop may complete it at once */
 	if (loop_enqueue(j, &why) == 0)
 		return 0;
-	/* Refused: complete it here, no waiting. */
+	/* Refused: complete it here, no waiting; the loop never had it. */
+	atomic_store(&j->refs, 1);
 	j->status = why;
 	j->state = JOB_DONE;
 	snprintf(j->error, sizeof(j->error), "%s", scan_status_name(why));
@@ -151,10 +162,10 @@ scan_wait(struct scan_job **jp, void (*progress)(void *), void *arg)
 		double left = ts_ms_until(&hard);
 
 		if (left <= 0) {
-			/* The loop is late: the job is its to free now. */
-			j->state = JOB_ABANDONED;
+			/* The loop is late: it frees the job when done. */
 			pthread_mutex_unlock(&j->lock);
 			*jp = NULL;
+			job_unref(j);
 			return SCAN_ERR_TIMEOUT;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
@@ -174,8 +185,6 @@ scan_wait(struct scan_job **jp, void (*progress)(void *), void *arg)
 void
 scan_complete(struct scan_job *j, enum scan_status st)
 {
-	int abandoned;
-
 	j->elapsed_ms = ts_ms_since(&j->submitted);
 	if (j->done != NULL) {
 		/* Nobody waits: the loop thread is the only owner. */
@@ -185,15 +194,12 @@ scan_complete(struct scan_job *j, enum scan_status st)
 		return;
 	}
 	pthread_mutex_lock(&j->lock);
-	abandoned = j->state == JOB_ABANDONED;
-	if (!abandoned) {
-		j->status = st;
-		j->state = JOB_DONE;
-		pthread_cond_signal(&j->cond);
-	}
+	j->status = st;
+	j->state = JOB_DONE;
 	pthread_mutex_unlock(&j->lock);
-	if (abandoned)
-		scan_job_destroy(j);
+	/* Our reference keeps the job (and its cond) alive until here. */
+	pthread_cond_signal(&j->cond);
+	job_unref(j);
 }
 
 void
@@ -215,7 +221,7 @@ void
 scan_job_free(struct scan_job *j)
 {
 	if (j != NULL)
-		scan_job_destroy(j);
+		job_unref(j);
 }
 
 const struct strlist *

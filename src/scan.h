@@ -7,14 +7,16 @@
  *   - built by a milter thread (scan_job_new), which then calls scan_submit;
  *     from then on the loop owns the job's input and writes its output;
  *   - the loop always completes a submitted job exactly once, by its
- *     deadline (curl timeouts) or at shutdown, and never touches it after;
+ *     deadline (curl timeouts) or at shutdown;
  *   - the milter thread waits in scan_wait (calling progress every few
  *     seconds so the MTA keeps waiting), then reads the output and frees.
  *   - if the loop were ever late past deadline + grace, scan_wait gives up
- *     with SCAN_ERR_TIMEOUT and abandons the job to the loop, which frees
- *     it when it completes it (the decision is taken under the job mutex).
- * The job holds its own references to the blob and the config, so an
- * abandoned job stays valid for the loop.
+ *     with SCAN_ERR_TIMEOUT and lets go of the job.
+ * A submitted job has two references, the waiter's and the loop's; the
+ * last one dropped frees it.  So the loop can wake the waiter after it
+ * lets go of the job's mutex (the waiter does not then run into the held
+ * mutex and sleep again), and a job given up on stays valid for the loop.
+ * The job holds its own references to the blob and the config.
  *
  * Threads: scan_job_*, scan_submit, scan_wait: milter threads.
  * scan_loop_start/stop: main thread.  The loop itself: loop.c.

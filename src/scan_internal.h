@@ -6,6 +6,7 @@
 #define SCANMILTER_SCAN_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/queue.h>
 #include <time.h>
 
@@ -15,11 +16,8 @@
 
 #define SCAN_REPLY_MAX	(16u * 1024 * 1024)	/* largest reply accepted */
 
-/*
- * JOB_ABANDONED: its waiter gave up; scan_complete frees it.  A detached
- * job (done != NULL) never has a waiter and its state is not used.
- */
-enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE, JOB_ABANDONED };
+/* A detached job (done != NULL) never has a waiter; its state is unused. */
+enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE };
 
 struct upstream;
 
@@ -50,6 +48,7 @@ struct scan_job {
 	struct upstream		*tried[SCAN_MAX_TRIES];
 	size_t			 ntried;
 	/* sync */
+	atomic_int		 refs;		/* waiter + loop while submitted */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	enum job_state		 state;
@@ -58,7 +57,7 @@ struct scan_job {
 
 STAILQ_HEAD(scan_queue, scan_job);
 
-/* scan_complete - loop side: publish output, wake or free (abandoned). */
+/* scan_complete - loop side: publish output, wake the waiter, let go. */
 void	scan_complete(struct scan_job *, enum scan_status);
 /* scan_job_destroy - free everything; only via the rules above. */
 void	scan_job_destroy(struct scan_job *);

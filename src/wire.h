@@ -47,9 +47,11 @@ struct wire_req {
 
 /*
  * wire_request - the request for path with header lines hdrs and the
- * message in blob (NULL: no body, as for /ping).  A plain request is not
- * copied (built = 0: send the blob as it is).  -1 with err if the blob
- * cannot be read or compression fails.
+ * message in blob (NULL: no body, as for /ping).  A plain request under
+ * 64 KB is copied into body in one piece (curl then sends it with the
+ * headers, in one write); a larger one is not copied (built = 0: send the
+ * blob as it is).  -1 with err if the blob cannot be read or compression
+ * fails.
  */
 int	wire_request(const struct wire_opts *, const char *path,
 	    const struct strlist *hdrs, const struct blob *blob,

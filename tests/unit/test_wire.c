@@ -220,14 +220,32 @@ test_requests(void **state)
 
 	strlist_addf(&h, "Queue-Id: Q1");
 	strlist_addf(&h, "Rcpt: <b@example.org>");
-	/* In the clear: nothing copied. */
+	/* In the clear and small: the message in one piece, as it is. */
 	assert_int_equal(wire_request(&plain, "/checkv2", &h, b, &r, err,
 	    sizeof(err)), 0);
 	assert_string_equal(r.path, "/checkv2");
 	assert_int_equal(r.send_hdrs, 1);
-	assert_int_equal(r.built, 0);
+	assert_int_equal(r.built, 1);
+	assert_int_equal(r.body.len, strlen(msg));
+	assert_memory_equal(r.body.data, msg, strlen(msg));
 	assert_int_equal(r.extra.n, 0);
 	wire_req_free(&r);
+	/* In the clear from 64 KB on: nothing copied, curl streams it. */
+	{
+		char *big = malloc(70000);
+		struct blob *bb;
+
+		memset(big, 'x', 69999);
+		big[69999] = '\0';
+		bb = msg_blob(big);
+		assert_int_equal(wire_request(&plain, "/checkv2", &h, bb, &r,
+		    err, sizeof(err)), 0);
+		assert_int_equal(r.built, 0);
+		assert_int_equal(r.body.len, 0);
+		wire_req_free(&r);
+		blob_unref(bb);
+		free(big);
+	}
 	/* Compressed: one zstd frame of the message, and the header. */
 	assert_int_equal(wire_request(&z, "/checkv2", &h, b, &r, err,
 	    sizeof(err)), 0);

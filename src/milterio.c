@@ -1,0 +1,311 @@
+/*
+ * milterio - read-ahead and write coalescing under libmilter's sockets.
+ * See milterio.h for why, and for which calls come here.
+ */
+#include "milterio.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The C library's functions, as the linker names them under --wrap. */
+int	__real_accept(int, struct sockaddr *, socklen_t *);
+int	__real_poll(struct pollfd *, nfds_t, int);
+ssize_t	__real_read(int, void *, size_t);
+ssize_t	__real_writev(int, const struct iovec *, int);
+int	__real_close(int);
+
+int	__wrap_accept(int, struct sockaddr *, socklen_t *);
+int	__wrap_poll(struct pollfd *, nfds_t, int);
+ssize_t	__wrap_read(int, void *, size_t);
+ssize_t	__wrap_writev(int, const struct iovec *, int);
+int	__wrap_close(int);
+
+/* One accepted milter socket. */
+struct mio {
+	bool	 polled;		/* libmilter polls it: read-ahead is safe */
+	size_t	 in_off, in_len;	/* unread bytes are in[in_off, in_len) */
+	size_t	 out_len;		/* held-back bytes in out[] */
+	char	 in[MILTERIO_BUF];
+	char	 out[MILTERIO_OUT];
+};
+
+/*
+ * Socket state by descriptor number.  A slot is set by the thread that
+ * accepts and cleared, before the descriptor is released, by the thread
+ * that closes; the kernel hands the number out again only after that, so
+ * a slot never holds the state of two sockets.  Atomic pointers carry the
+ * state from the accepting thread to the one that serves the connection.
+ */
+static struct {
+	_Atomic(struct mio *)	*slot;
+	int			 nslot;
+	bool			 on;
+	int			 timeout_ms;
+	atomic_ulong		 reads_served, polls_served, writes_held;
+} M;
+
+/* Milter command bytes that change the message and need no answer: */
+static const char HELD[] = "+-2bemihq";
+
+int
+milterio_init(bool on, int timeout_s)
+{
+	struct rlimit rl;
+	long n = 65536;
+
+	M.on = on;
+	M.timeout_ms = timeout_s > 0 && timeout_s < INT32_MAX / 1000 ?
+	    timeout_s * 1000 : 7200 * 1000;
+	if (!on || M.slot != NULL)
+		return 0;
+	/* A descriptor above the table's size simply is not buffered. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)n)
+		n = (long)rl.rlim_cur;
+	M.slot = calloc((size_t)n, sizeof(*M.slot));
+	if (M.slot == NULL) {
+		M.on = false;
+		return -1;
+	}
+	M.nslot = (int)n;
+	return 0;
+}
+
+void
+milterio_stats(struct milterio_stats *out)
+{
+	out->reads_served = atomic_load_explicit(&M.reads_served,
+	    memory_order_relaxed);
+	out->polls_served = atomic_load_explicit(&M.polls_served,
+	    memory_order_relaxed);
+	out->writes_held = atomic_load_explicit(&M.writes_held,
+	    memory_order_relaxed);
+}
+
+static void
+count(atomic_ulong *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static struct mio *
+mio_of(int fd)
+{
+	if (fd < 0 || fd >= M.nslot)
+		return NULL;
+	return atomic_load_explicit(&M.slot[fd], memory_order_acquire);
+}
+
+int
+__wrap_accept(int lfd, struct sockaddr *sa, socklen_t *salen)
+{
+	int fd = __real_accept(lfd, sa, salen);
+	struct mio *m;
+
+	if (fd < 0 || !M.on || fd >= M.nslot)
+		return fd;
+	/* Out of memory: this connection is served unbuffered. */
+	if ((m = calloc(1, sizeof(*m))) != NULL)
+		atomic_store_explicit(&M.slot[fd], m, memory_order_release);
+	return fd;
+}
+
+int
+__wrap_close(int fd)
+{
+	struct mio *m = NULL;
+
+	if (fd >= 0 && fd < M.nslot)
+		m = atomic_exchange_explicit(&M.slot[fd], NULL,
+		    memory_order_acq_rel);
+	/* Held-back modifications with no reply after them are moot: the
+	 * MTA acts on none without the final reply. */
+	free(m);
+	return __real_close(fd);
+}
+
+/*
+ * write_all - write iov[0..n) to fd, waiting for the socket at most the
+ * milter timeout each time it is full, as libmilter's own loop does.
+ * The socket is blocking: each send asks not to block, so that a stuck
+ * MTA costs a timeout, not a thread.  Returns bytes written, or -1.
+ */
+static ssize_t
+write_all(int fd, struct iovec *iov, int n)
+{
+	ssize_t total = 0;
+
+	for (;;) {
+		struct msghdr msg = { 0 };
+		ssize_t w;
+
+		while (n > 0 && iov->iov_len == 0) {
+			iov++;
+			n--;
+		}
+		if (n == 0)
+			return total;
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)n;
+		w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return -1;
+		if (w < 0) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int r = __real_poll(&p, 1, M.timeout_ms);
+
+			if (r == 0)
+				errno = ETIMEDOUT;
+			if (r <= 0 && errno != EINTR)
+				return -1;
+			continue;
+		}
+		total += w;
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+}
+
+/* command_of - the milter command byte a writev carries, or 0. */
+static char
+command_of(const struct iovec *iov, int n)
+{
+	/* libmilter writes 4 length bytes and the command, then the data. */
+	if (n < 1 || iov[0].iov_len != 5)
+		return 0;
+	return ((const char *)iov[0].iov_base)[4];
+}
+
+ssize_t
+__wrap_writev(int fd, const struct iovec *iov, int n)
+{
+	struct mio *m = mio_of(fd);
+	struct iovec all[3];
+	size_t len = 0;
+	char cmd;
+
+	/* libmilter writes one command as two pieces: length and command
+	 * byte, then the data. */
+	if (m == NULL)
+		return __real_writev(fd, iov, n);
+	if (n < 1 || n > 2) {
+		/* Not libmilter's shape: keep the order, hold nothing. */
+		all[0].iov_base = m->out;
+		all[0].iov_len = m->out_len;
+		m->out_len = 0;
+		if (write_all(fd, all, 1) < 0)
+			return -1;
+		return __real_writev(fd, iov, n);
+	}
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	cmd = command_of(iov, n);
+	if (cmd != 0 && strchr(HELD, cmd) != NULL &&
+	    len <= sizeof(m->out) - m->out_len) {
+		for (int i = 0; i < n; i++) {
+			memcpy(m->out + m->out_len, iov[i].iov_base,
+			    iov[i].iov_len);
+			m->out_len += iov[i].iov_len;
+		}
+		count(&M.writes_held);
+		return (ssize_t)len;
+	}
+	/* Anything else goes now, after whatever was held back. */
+	all[0].iov_base = m->out;
+	all[0].iov_len = m->out_len;
+	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
+	m->out_len = 0;
+	return write_all(fd, all, n + 1) < 0 ? -1 : (ssize_t)len;
+}
+
+ssize_t
+__wrap_read(int fd, void *p, size_t len)
+{
+	struct mio *m = mio_of(fd);
+	ssize_t r;
+
+	if (m == NULL || !m->polled || len == 0)
+		return __real_read(fd, p, len);
+	if (m->in_off < m->in_len) {
+		size_t k = m->in_len - m->in_off;
+
+		if (k > len)
+			k = len;
+		memcpy(p, m->in + m->in_off, k);
+		m->in_off += k;
+		count(&M.reads_served);
+		return (ssize_t)k;
+	}
+	/* A large read (a body chunk) needs no buffer of ours. */
+	if (len >= sizeof(m->in))
+		return __real_read(fd, p, len);
+	if ((r = __real_read(fd, m->in, sizeof(m->in))) <= 0)
+		return r;
+	m->in_len = (size_t)r;
+	m->in_off = (size_t)r < len ? (size_t)r : len;
+	memcpy(p, m->in, m->in_off);
+	return (ssize_t)m->in_off;
+}
+
+/*
+ * served - answer a poll from our buffers when it can be: input waiting
+ * in a read-ahead buffer, or output on a milter socket (the write itself
+ * waits for the socket).  Returns the number of ready entries, or 0 to
+ * ask the kernel.
+ */
+static int
+served(struct pollfd *fds, nfds_t nfds)
+{
+	int ready = 0;
+
+	for (nfds_t i = 0; i < nfds; i++) {
+		struct mio *m = mio_of(fds[i].fd);
+
+		if (m == NULL)
+			continue;
+		m->polled = true;
+		if ((fds[i].events & (POLLIN | POLLRDNORM)) &&
+		    m->in_off < m->in_len)
+			ready++;
+		else if (nfds == 1 && (fds[i].events & (POLLOUT | POLLWRNORM)))
+			ready++;
+	}
+	if (ready == 0)
+		return 0;
+	for (nfds_t i = 0; i < nfds; i++) {
+		struct mio *m = mio_of(fds[i].fd);
+
+		fds[i].revents = 0;
+		if (m == NULL)
+			continue;
+		if (m->in_off < m->in_len)
+			fds[i].revents |= fds[i].events & (POLLIN | POLLRDNORM);
+		if (nfds == 1)
+			fds[i].revents |= fds[i].events &
+			    (POLLOUT | POLLWRNORM);
+	}
+	count(&M.polls_served);
+	return ready;
+}
+
+int
+__wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	int ready = served(fds, nfds);
+
+	return ready > 0 ? ready : __real_poll(fds, nfds, timeout);
+}

@@ -1,0 +1,61 @@
+/*
+ * milterio - read-ahead and write coalescing under libmilter's sockets.
+ *
+ * libmilter reads each command from the MTA with a poll() and two read()s
+ * (length and command byte, then the data), and polls once more before
+ * the next command: some five system calls for every header line, about
+ * 75 for an ordinary message.  Each modification it sends (add a header,
+ * say) is a poll() and a writev() of its own.  On a busy filter these
+ * system calls were half of scanmilter's CPU time.
+ *
+ * The daemon links libmilter statically, and the linker sends libmilter's
+ * calls to accept, poll, read, writev and close to the __wrap_* functions
+ * here (-Wl,--wrap=...; see the Makefile).  Only code linked into the
+ * binary is affected: libcurl, Lua and the C library itself call the real
+ * functions.  For a socket libmilter accepted:
+ *
+ *   - read() takes up to MILTERIO_BUF bytes at once and serves later
+ *     reads from that buffer; poll() for input answers at once while the
+ *     buffer holds bytes, else it asks the kernel;
+ *   - writev() of a modification (add/insert/change header, envelope
+ *     changes, replace body, quarantine) is held back and goes out in one
+ *     write together with the next reply the MTA waits for.  Progress
+ *     notes and every reply are written at once.  poll() for output on
+ *     such a socket answers at once; the write itself waits for the
+ *     socket with the milter timeout, as libmilter's own loop would.
+ *
+ * Every other descriptor goes straight to the C library.  Read-ahead
+ * starts on a socket only once libmilter has polled it (a libmilter
+ * built to use select() would never see buffered bytes, so it never gets
+ * any).  Buffers are fixed in size, one per open milter connection, and
+ * freed when libmilter closes the socket.
+ *
+ * Thread: milterio_init before libmilter starts (main thread).  Each
+ * socket is used by one libmilter thread at a time, which is how
+ * libmilter works; the per-socket state is handed over with the socket.
+ */
+#ifndef SCANMILTER_MILTERIO_H
+#define SCANMILTER_MILTERIO_H
+
+#include <stdbool.h>
+
+#define MILTERIO_BUF	16384	/* read-ahead per connection */
+#define MILTERIO_OUT	16384	/* held-back modifications per connection */
+
+/*
+ * milterio_init - enable (on = true) or disable the buffering for sockets
+ * accepted from now on; timeout_s bounds a write (the milter timeout).
+ * Returns 0, or -1 if the descriptor table could not be allocated (then
+ * everything goes straight through).
+ */
+int	milterio_init(bool on, int timeout_s);
+
+/* Counters for tests and the stats line: system calls saved. */
+struct milterio_stats {
+	unsigned long	reads_served;	/* reads answered from the buffer */
+	unsigned long	polls_served;	/* polls answered without the kernel */
+	unsigned long	writes_held;	/* modifications held back */
+};
+void	milterio_stats(struct milterio_stats *out);
+
+#endif
