@@ -3,6 +3,7 @@
  * See milterio.h for why, and for which calls come here.
  */
 #include "milterio.h"
+#include "log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -180,6 +181,21 @@ write_all(int fd, struct iovec *iov, int n)
 	}
 }
 
+/*
+ * write_failed - say so when an answer could not be sent.  Header changes
+ * held back count as done for the caller (smfi_addheader succeeded), so
+ * the summary line of the message may already be written; this line tells
+ * the operator that the MTA did not get the answer (it then tempfails or
+ * retries the message on its side).  errno is kept for libmilter.
+ */
+static void
+write_failed(char cmd, bool held)
+{
+	/* log_warn adds strerror(errno) and keeps errno. */
+	log_warn("milter: cannot send the '%c' reply%s to the MTA",
+	    cmd ? cmd : '?', held ? " and the held header changes" : "");
+}
+
 /* command_of - the milter command byte a writev carries, or 0. */
 static char
 command_of(const struct iovec *iov, int n)
@@ -229,7 +245,11 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 	all[0].iov_len = m->out_len;
 	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
 	m->out_len = 0;
-	return write_all(fd, all, n + 1) < 0 ? -1 : (ssize_t)len;
+	if (write_all(fd, all, n + 1) < 0) {
+		write_failed(cmd, all[0].iov_len > 0);
+		return -1;
+	}
+	return (ssize_t)len;
 }
 
 ssize_t
@@ -262,50 +282,41 @@ __wrap_read(int fd, void *p, size_t len)
 }
 
 /*
- * served - answer a poll from our buffers when it can be: input waiting
- * in a read-ahead buffer, or output on a milter socket (the write itself
- * waits for the socket).  Returns the number of ready entries, or 0 to
- * ask the kernel.
+ * served - answer a poll of one milter socket from our side when it can
+ * be: input waiting in its read-ahead buffer, or output (the write itself
+ * waits for the socket).  Returns 1 if answered, 0 to ask the kernel.
+ *
+ * Only polls of a single descriptor are looked at.  libmilter polls a
+ * session's socket alone whenever its buffer may hold bytes (before each
+ * read, and in its 1 ms "more input?" check); its worker pool polls idle
+ * sessions together, and those have empty buffers (a session is idle only
+ * after that check found nothing) and may belong to other threads or be
+ * closing, so they are left to the kernel untouched.
  */
 static int
-served(struct pollfd *fds, nfds_t nfds)
+served(struct pollfd *p)
 {
-	int ready = 0;
+	struct mio *m = mio_of(p->fd);
+	short in = p->events & (POLLIN | POLLRDNORM);
+	short out = p->events & (POLLOUT | POLLWRNORM);
 
-	for (nfds_t i = 0; i < nfds; i++) {
-		struct mio *m = mio_of(fds[i].fd);
-
-		if (m == NULL)
-			continue;
-		m->polled = true;
-		if ((fds[i].events & (POLLIN | POLLRDNORM)) &&
-		    m->in_off < m->in_len)
-			ready++;
-		else if (nfds == 1 && (fds[i].events & (POLLOUT | POLLWRNORM)))
-			ready++;
-	}
-	if (ready == 0)
+	if (m == NULL)
 		return 0;
-	for (nfds_t i = 0; i < nfds; i++) {
-		struct mio *m = mio_of(fds[i].fd);
-
-		fds[i].revents = 0;
-		if (m == NULL)
-			continue;
-		if (m->in_off < m->in_len)
-			fds[i].revents |= fds[i].events & (POLLIN | POLLRDNORM);
-		if (nfds == 1)
-			fds[i].revents |= fds[i].events &
-			    (POLLOUT | POLLWRNORM);
-	}
+	m->polled = true;
+	if (in != 0 && m->in_off < m->in_len)
+		p->revents = in;
+	else if (out != 0)
+		p->revents = out;
+	else
+		return 0;
 	count(&M.polls_served);
-	return ready;
+	return 1;
 }
 
 int
 __wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-	int ready = served(fds, nfds);
-
-	return ready > 0 ? ready : __real_poll(fds, nfds, timeout);
+	if (nfds == 1 && served(fds))
+		return 1;
+	return __real_poll(fds, nfds, timeout);
 }

@@ -8,11 +8,13 @@
  * say) is a poll() and a writev() of its own.  On a busy filter these
  * system calls were half of scanmilter's CPU time.
  *
- * The daemon links libmilter statically, and the linker sends libmilter's
- * calls to accept, poll, read, writev and close to the __wrap_* functions
- * here (-Wl,--wrap=...; see the Makefile).  Only code linked into the
- * binary is affected: libcurl, Lua and the C library itself call the real
- * functions.  For a socket libmilter accepted:
+ * The daemon links libmilter statically, and the linker sends the calls
+ * to accept, poll, read, writev and close made by code linked into the
+ * binary (libmilter's and our own) to the __wrap_* functions here
+ * (-Wl,--wrap=...; see the Makefile).  Shared libraries (libcurl, Lua, the
+ * C library itself) call the real functions.  Only libmilter accepts
+ * connections, so only its MTA sockets get buffers; every other descriptor
+ * passes straight through.  For a socket libmilter accepted:
  *
  *   - read() takes up to MILTERIO_BUF bytes at once and serves later
  *     reads from that buffer; poll() for input answers at once while the
@@ -24,7 +26,11 @@
  *     such a socket answers at once; the write itself waits for the
  *     socket with the milter timeout, as libmilter's own loop would.
  *
- * Every other descriptor goes straight to the C library.  Read-ahead
+ * Held header changes count as done when libmilter hands them over; if
+ * the reply after them cannot be sent, a warning says so (the message's
+ * summary line may already be written; the MTA, without a reply, keeps
+ * the message).  Every other descriptor goes straight to the C library.
+ * Read-ahead
  * starts on a socket only once libmilter has polled it (a libmilter
  * built to use select() would never see buffered bytes, so it never gets
  * any).  Buffers are fixed in size, one per open milter connection, and
@@ -50,7 +56,7 @@
  */
 int	milterio_init(bool on, int timeout_s);
 
-/* Counters for tests and the stats line: system calls saved. */
+/* Counters, for tests: system calls saved. */
 struct milterio_stats {
 	unsigned long	reads_served;	/* reads answered from the buffer */
 	unsigned long	polls_served;	/* polls answered without the kernel */
