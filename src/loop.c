@@ -37,6 +37,7 @@
 #include "config.h"
 #include "compare.h"
 #include "log.h"
+#include "milterio.h"
 #include "mirror.h"
 #include "scan_internal.h"
 #include "upstream.h"
@@ -762,6 +763,7 @@ ping_done(struct attempt *a, CURLcode rc)
 static void
 log_stats(double now)
 {
+	struct milterio_stats io;
 	struct lgroup *lg;
 
 	LIST_FOREACH(lg, &L.groups, entry) {
@@ -782,6 +784,10 @@ log_stats(double now)
 	}
 	mirror_log_stats();
 	compare_log_stats();
+	milterio_stats(&io);
+	log_info("milter I/O: reads served=%lu polls served=%lu "
+	    "changes held=%lu (system calls saved by milter.buffered_io)",
+	    io.reads_served, io.polls_served, io.writes_held);
 }
 
 /* take_queue - move the submission queue out under the lock. */

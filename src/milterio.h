@@ -56,7 +56,7 @@
  */
 int	milterio_init(bool on, int timeout_s);
 
-/* Counters, for tests: system calls saved. */
+/* Counters (the stats line, tests): system calls saved. */
 struct milterio_stats {
 	unsigned long	reads_served;	/* reads answered from the buffer */
 	unsigned long	polls_served;	/* polls answered without the kernel */

@@ -7,7 +7,8 @@
 #     stays, the daemon keeps answering); a good one is taken, new
 #     upstreams included (the dead scanner is replaced by the real one);
 #   - a message that cannot be scanned gets exactly one log line, with its
-#     queue id, and SIGTERM ends the process cleanly.
+#     queue id, and SIGTERM ends the process cleanly;
+#   - SIGUSR2's counters show libmilter's reads served by milterio.
 set -u
 . "$T_TOP/tests/lib.sh"
 d="$T_TMP/daemon"
@@ -79,6 +80,13 @@ once 7QUEUEID2 accept &&
     okay "after the reload the new upstream scans" ||
     fail "the reloaded upstreams are not used"
 grep -q "7QUEUEID2: accept" "$d/log" || fail "no accept line for 7QUEUEID2"
+# SIGUSR2 logs the counters, milterio's among them: libmilter's socket
+# calls in this very binary go through it (milter.buffered_io is on).
+kill -USR2 "$pid"; sleep 1
+io=$(grep 'milter I/O:' "$d/log" | tail -1)
+served=$(echo "$io" | sed -n 's/.*reads served=\([0-9]*\).*/\1/p')
+[ "${served:-0}" -gt 0 ] && okay "buffered milter I/O: $io" ||
+    fail "no reads served from the buffer: '$io'"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?

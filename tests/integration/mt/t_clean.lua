@@ -1,4 +1,4 @@
--- conf: basic zstd crypt crypt_zstd
+-- conf: basic zstd crypt crypt_zstd unbuffered
 -- A clean message is accepted with the headers Rspamd asked for, Rspamd's
 -- remove_headers takes away a forged X-Spamd-Result, and Rspamd saw our
 -- queue id.

@@ -1,4 +1,4 @@
--- conf: basic zstd crypt crypt_zstd
+-- conf: basic zstd crypt crypt_zstd unbuffered
 -- GTUBE: Rspamd says reject with its own SMTP message.
 dofile(mtdir .. "/common.lua")
 local conn = open()

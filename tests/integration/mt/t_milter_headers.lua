@@ -1,4 +1,4 @@
--- conf: basic
+-- conf: basic unbuffered
 -- The reply's milter block: add_headers with order (insert) and arrays,
 -- remove_headers by position (n, 0 = all, -1 = last).
 dofile(mtdir .. "/common.lua")
