@@ -632,6 +632,22 @@ note_outcome(struct attempt *a, enum scan_status st, int retryable)
 		    a->job->group->max_errors, a->job->error);
 }
 
+/*
+ * note_retry - add why (upstream and cause) to the job's list of failed
+ * attempts; a list that no longer fits ends in "...".
+ */
+static void
+note_retry(struct scan_job *j, const char *why)
+{
+	size_t n = strlen(j->retries), room = sizeof(j->retries) - n;
+
+	if (n > 0 && strcmp(j->retries + n - 3, "...") == 0)
+		return;
+	if ((size_t)snprintf(j->retries + n, room, "%s%s", n ? "; " : "",
+	    why) >= room)
+		memcpy(j->retries + sizeof(j->retries) - 4, "...", 4);
+}
+
 /* attempt_done - a scan transfer ended: retry or complete the job. */
 static void
 attempt_done(struct attempt *a, CURLcode rc)
@@ -649,13 +665,12 @@ attempt_done(struct attempt *a, CURLcode rc)
 		return;
 	}
 	/*
-	 * A failure that ends the job is told once, in the milter's summary
-	 * line; only one that is retried gets a line of its own here.
+	 * Every failure is told in the message's one summary line: the one
+	 * that ends the job as its error, a retried one in j->retries.
 	 */
 	snprintf(why, sizeof(why), "%s", j->error);
 	if ((again = attempt_start(j)) == SCAN_OK) {
-		log_warnx("%s: upstream %s (attempt %d), retrying on %s",
-		    j->qid, why, (int)j->ntried - 1, j->upstream);
+		note_retry(j, why);
 		return;
 	}
 	/* No other upstream: the error that ended it is the one to tell. */

@@ -296,6 +296,9 @@ struct eom_run {
 	int		 attempts;
 	char		 detail[300];
 	char		 refused[160];	/* the change the MTA would not make */
+	char		 retries[400];	/* attempts that failed before the last */
+	size_t		 ignored;	/* unusable reply entries skipped */
+	int		 text_refused;	/* libmilter would not take reply text */
 };
 
 /* plan_failure - the failure policy for a message we could not scan. */
@@ -343,9 +346,7 @@ plan_reply_json(const struct conn *c, const char *json, size_t len,
 
 	if (verdict_parse(json, len, &v, r->detail, sizeof(r->detail)) == -1)
 		return -1;
-	if (v.skipped > 0)
-		log_warnx("%s: ignored %zu unusable entries in the reply",
-		    session_qid(c), v.skipped);
+	r->ignored = v.skipped;
 	r->score = v.score;
 	r->required = v.required_score;
 	verdict_plan(&v, &o, p);
@@ -451,6 +452,8 @@ scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
 		    scan_job_upstream(job));
 		r->attempts = scan_job_attempts(job);
 		r->ms = scan_job_elapsed_ms(job);
+		snprintf(r->retries, sizeof(r->retries), "%s",
+		    scan_job_retries(job));
 	}
 	if (st == SCAN_OK) {
 		body = scan_job_reply(job, &len);
@@ -520,14 +523,35 @@ apply_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
 		if (smfi_setreply(ctx, (char *)p->rcode,
 		    p->xcode[0] ? (char *)p->xcode : NULL, p->text) !=
 		    MI_SUCCESS)
-			log_warnx("%s: reply text refused by libmilter",
-			    session_qid(c));
+			r->text_refused = 1;	/* told in the summary */
 		return p->final == PLAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	case PLAN_DISCARD:
 		return SMFIS_DISCARD;
 	default:
 		return SMFIS_ACCEPT;
 	}
+}
+
+/*
+ * run_notes - the rest of what happened to the message, so that its one
+ * summary line tells all: attempts that failed before the last, reply
+ * entries skipped, a reply text libmilter would not take.
+ */
+static void
+run_notes(const struct eom_run *r, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (r->retries[0] != '\0')
+		n += (size_t)snprintf(out + n, len - n, " retried after: %s",
+		    r->retries);
+	if (n < len && r->ignored > 0)
+		n += (size_t)snprintf(out + n, len - n,
+		    " (ignored %zu unusable entries in the reply)", r->ignored);
+	if (n < len && r->text_refused)
+		snprintf(out + n, len - n, " (reply text refused by "
+		    "libmilter: the MTA's default text went out)");
 }
 
 /* log_summary - the one line per message. */
@@ -537,26 +561,28 @@ log_summary(const struct conn *c, const struct eom_run *r,
 {
 	const struct msg *m = c->msg;
 	size_t size = m->blob != NULL ? blob_size(m->blob) : 0;
+	char notes[600];
 
+	run_notes(r, notes, sizeof(notes));
 	if (strcmp(r->source, "scan") != 0)
 		log_warnx("%s: %s (%s) not scanned: %s%s%s upstream=%s "
-		    "attempts=%d time=%.0fms rcpts=%zu",
+		    "attempts=%d time=%.0fms rcpts=%zu%s",
 		    session_qid(c), plan_final_name(p->final), p->label,
 		    r->why, r->detail[0] ? ": " : "", r->detail,
 		    r->upstream[0] ? r->upstream : "-", r->attempts, r->ms,
-		    m->nrcpts_seen);
+		    m->nrcpts_seen, notes);
 	else if (r->refused[0] != '\0')
 		log_warnx("%s: tempfail score=%.2f/%.2f action=%s upstream=%s "
 		    "attempts=%d time=%.0fms: the MTA refused the change of "
-		    "%s, so the verdict could not be carried out",
+		    "%s, so the verdict could not be carried out%s",
 		    session_qid(c), r->score, r->required, p->label,
-		    r->upstream, r->attempts, r->ms, r->refused);
+		    r->upstream, r->attempts, r->ms, r->refused, notes);
 	else
 		log_info("%s: %s score=%.2f/%.2f action=%s upstream=%s "
-		    "attempts=%d time=%.0fms size=%zu rcpts=%zu mods=%zu",
+		    "attempts=%d time=%.0fms size=%zu rcpts=%zu mods=%zu%s",
 		    session_qid(c), plan_final_name(p->final), r->score,
 		    r->required, p->label, r->upstream, r->attempts, r->ms,
-		    size, m->nrcpts_seen, p->nmods);
+		    size, m->nrcpts_seen, p->nmods, notes);
 }
 
 static sfsistat

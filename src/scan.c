@@ -255,6 +255,12 @@ scan_job_error(const struct scan_job *j)
 	return j->error;
 }
 
+const char *
+scan_job_retries(const struct scan_job *j)
+{
+	return j->retries;
+}
+
 int
 scan_job_attempts(const struct scan_job *j)
 {

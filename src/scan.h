@@ -94,6 +94,9 @@ enum scan_status scan_job_status(const struct scan_job *);
 const char	*scan_job_upstream(const struct scan_job *);
 const char	*scan_job_error(const struct scan_job *);
 int		 scan_job_attempts(const struct scan_job *);
+/* What failed before the last attempt ("" if it was the first), for the
+ * message's summary line: "upstream: why; upstream: why", shortened. */
+const char	*scan_job_retries(const struct scan_job *);
 double		 scan_job_elapsed_ms(const struct scan_job *);
 
 /* Time helpers (CLOCK_MONOTONIC). */

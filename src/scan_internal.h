@@ -43,6 +43,7 @@ struct scan_job {
 	struct buf		 reply;
 	char			 upstream[128];
 	char			 error[256];
+	char			 retries[400];	/* failed attempts before the last */
 	double			 elapsed_ms;
 	/* loop only: upstreams tried so far, for the balancer */
 	struct upstream		*tried[SCAN_MAX_TRIES];

@@ -119,8 +119,14 @@ miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
     fail "a message was answered wrongly across the faults"
 for why in "Couldn't connect" "timed out" "not a JSON object" "HTTP status 500" \
     "Recv failure\|transfer closed\|reset"; do
-	grep -q "$why" "$d/log2" && okay "seen and retried: $why" ||
-	    fail "fault not exercised: $why"
+	grep "retried after:" "$d/log2" | grep -q "$why" &&
+	    okay "seen and retried: $why" || fail "fault not exercised: $why"
 done
+# One line per message, retries and all: the summary tells them.
+many=$(for i in $(seq 40); do
+	n=$(grep -c ": 9F$i: \|^9F$i: \| 9F$i: " "$d/log2")
+	[ "$n" = 1 ] || echo "9F$i:$n"; done)
+[ -z "$many" ] && okay "one log line per message, retries folded in" ||
+    fail "not one line per message: $many"
 [ "$fails" -eq 0 ] || { echo "--- log"; tail -40 "$d/log"; echo "--- log2"; tail -20 "$d/log2"; }
 [ "$fails" -eq 0 ]
