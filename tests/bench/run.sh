@@ -34,7 +34,7 @@
 # compares deployments a small site would choose between, not engines.
 #
 # Runs on a small shared machine vary by 10% and more from one to the
-# next, so every milter and HTTP path runs BENCH_REPS times, the paths
+# next, so every path (Postfix's too) runs BENCH_REPS times, the paths
 # taking turns (a, b, c, ..., then again), and the table gives the median
 # run of each path by msgs/s (its p50 and p99 with it), the highest peak
 # RSS and the mean CPU time per message of its runs; "runs" says how many.
@@ -218,8 +218,10 @@ if postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
 	"$MB" -m smtp -a "127.0.0.1:$T_SMTP_PORT" -c 4 -n 40 $corpus >/dev/null
 	"$MB" -m smtp -a "127.0.0.1:$((T_SMTP_PORT + 1))" -c 4 -n 40 $corpus >/dev/null
 	for c in $CONC; do
+	    for r in $(seq "$REPS"); do
 		one a-postfix+scanmilter "$smpid" smtp "127.0.0.1:$T_SMTP_PORT" "$c" "$SMTP_N"
 		one b-postfix+proxy "$proxypid" smtp "127.0.0.1:$((T_SMTP_PORT + 1))" "$c" "$SMTP_N"
+	    done
 	done
 else
 	echo "bench: Postfix did not start; skipping the SMTP runs" >&2
