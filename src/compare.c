@@ -96,10 +96,6 @@ set_free(struct cmp_set *s)
 static void
 set_queue(struct cmp_set *s)
 {
-	if (s->cfg->compare_script[0] == '\0') {
-		set_free(s);
-		return;
-	}
 	pthread_mutex_lock(&C.lock);
 	if (C.running && !C.stopping &&
 	    C.queued < s->cfg->compare_max_queue) {
@@ -141,7 +137,11 @@ cmp_set_report(struct cmp_set *s, size_t i, const char *upstream,
 
 /* ---- the compare thread -------------------------------------------- */
 
-/* box_for - the box of cfg's script, rebuilt when the config changed. */
+/*
+ * box_for - the box of cfg's script, built when the config changed.  A
+ * script that does not load is logged once per config; its sets are
+ * counted as failed until a reload brings a config that loads.
+ */
 static struct lbox *
 box_for(struct config *cfg, struct config **box_cfg, struct lbox **box)
 {
@@ -151,7 +151,8 @@ box_for(struct config *cfg, struct config **box_cfg, struct lbox **box)
 	};
 	char err[512];
 
-	if (*box != NULL && *box_cfg == cfg)
+	/* Same config: the same box, or the same failure (said once). */
+	if (*box_cfg == cfg)
 		return *box;
 	lbox_free(*box);
 	config_release(*box_cfg);
@@ -225,6 +226,8 @@ compare_main(void *arg)
 		pthread_mutex_unlock(&C.lock);
 		if (box_for(s->cfg, &box_cfg, &box) != NULL)
 			run_set(s, box);
+		else
+			atomic_fetch_add(&C.failed, 1);
 		set_free(s);
 	}
 	lbox_free(box);

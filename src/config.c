@@ -3,6 +3,7 @@
  *
  * This is the only file that includes <libconfig.h>.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -601,10 +602,15 @@ mirror_keys_build(void)
 {
 	size_t n = 0;
 
-	for (const struct key *k = group_keys; k->path != NULL; k++)
+	/* Both tables and the terminator fit, or the array is too short. */
+	for (const struct key *k = group_keys; k->path != NULL; k++) {
+		assert(n + 1 < sizeof(mirror_keys) / sizeof(*mirror_keys));
 		mirror_keys[n++] = *k;
-	for (const struct key *k = mirror_only_keys; k->path != NULL; k++)
+	}
+	for (const struct key *k = mirror_only_keys; k->path != NULL; k++) {
+		assert(n + 1 < sizeof(mirror_keys) / sizeof(*mirror_keys));
 		mirror_keys[n++] = *k;
+	}
 	for (struct key *k = mirror_keys; k->path != NULL; k++)
 		if (strcmp(k->path, "max_retries") == 0)
 			k->def = "0";	/* a copy is not worth a second try */
@@ -713,6 +719,12 @@ validate(struct pstate *ps, struct config *cfg, config_t *lc)
 {
 	struct stat st;
 
+	/* Copies go out beside a scan by upstreams; self-scan sends none. */
+	if (cfg->nmirrors > 0 &&
+	    config_group(cfg, cfg->scan_group)->self_scan)
+		return perr(ps, config_lookup(lc, "mirrors"), "mirrors",
+		    "the scan group '%s' is self_scan: mirrors copy scans "
+		    "made by upstreams only", cfg->scan_group);
 	if (!log_facility_known(cfg->log_facility))
 		return perr(ps, config_lookup(lc, "log.facility"),
 		    "log.facility", "unknown facility '%s'", cfg->log_facility);
@@ -803,6 +815,12 @@ config_load_string(const char *text, const char *name, char *err,
 	    name, err, errlen);
 	config_destroy(&lc);
 	return cfg;
+}
+
+const char *
+group_hash_key(const struct group_conf *g, const char *ip, const char *from)
+{
+	return g->hash_key == HASH_KEY_FROM ? from : ip;
 }
 
 const struct group_conf *
@@ -1003,9 +1021,6 @@ doc_table(const struct key *keys, const char *prefix,
 void
 config_doc(void (*out)(const char *))
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, mirror_keys_build);
 	doc_table(config_keys, "", out);
 	doc_table(group_keys, "upstreams.NAME.", out);
 	doc_table(mirror_only_keys, "mirrors.NAME.", out);

@@ -132,6 +132,9 @@ struct config	*config_load_file(const char *path, char *err, size_t errlen);
 struct config	*config_load_string(const char *text, const char *name,
 		    char *err, size_t errlen);
 
+/* group_hash_key - what a hash: group hashes on, of these message facts. */
+const char *group_hash_key(const struct group_conf *, const char *ip,
+    const char *from);
 /* config_group - the group of that name, NULL if none. */
 const struct group_conf *config_group(const struct config *, const char *);
 

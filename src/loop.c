@@ -641,11 +641,13 @@ note_retry(struct scan_job *j, const char *why)
 {
 	size_t n = strlen(j->retries), room = sizeof(j->retries) - n;
 
-	if (n > 0 && strcmp(j->retries + n - 3, "...") == 0)
+	if (j->retries_full)
 		return;
 	if ((size_t)snprintf(j->retries + n, room, "%s%s", n ? "; " : "",
-	    why) >= room)
+	    why) >= room) {
 		memcpy(j->retries + sizeof(j->retries) - 4, "...", 4);
+		j->retries_full = 1;
+	}
 }
 
 /* attempt_done - a scan transfer ended: retry or complete the job. */

@@ -438,6 +438,8 @@ static const char rules_prelude[] =
 "end\n"
 "local Task = {}\n"
 "Task.__index = Task\n"
+"-- getmetatable(task) must not hand a rule the methods of every task.\n"
+"Task.__metatable = false\n"
 "function Task:header(n) local l = self.headers[n:lower()] return l and l[1] end\n"
 "function Task:header_all(n) return self.headers[n:lower()] or {} end\n"
 "function Task:header_count(n) return #(self.headers[n:lower()] or {}) end\n"
@@ -999,13 +1001,7 @@ lbox_rules_run(struct lbox *b, const struct rule_input *in,
 void
 rule_hits_free(struct rule_hit *h, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(h[i].name);
-		for (size_t j = 0; j < h[i].noptions; j++)
-			free(h[i].options[j]);
-		free(h[i].options);
-		free(h[i].action);
-		free(h[i].message);
-	}
+	for (size_t i = 0; i < n; i++)
+		hit_clear(&h[i]);
 	free(h);
 }

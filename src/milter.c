@@ -198,8 +198,11 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	/* libmilter's thread for this connection: name it for top -H. */
-	pthread_setname_np(pthread_self(), "sm-milter");
+	/* libmilter's thread for this connection: name it for top -H,
+	 * once (libmilter's worker pool reuses its threads). */
+	static _Thread_local int named;
+	if (!named)
+		named = pthread_setname_np(pthread_self(), "sm-milter") == 0;
 	free(c->hostname);
 	free(c->addr);
 	c->hostname = xstrdup(hostname != NULL ? hostname : "unknown");
@@ -424,8 +427,7 @@ scan_message(SMFICTX *ctx, struct conn *c, struct eom_run *r,
     struct plan *p)
 {
 	const struct group_conf *g = config_group(c->cfg, c->cfg->scan_group);
-	const char *hash = g->hash_key == HASH_KEY_FROM ? c->msg->from :
-	    c->addr;
+	const char *hash = group_hash_key(g, c->addr, c->msg->from);
 	struct strlist hdrs = { NULL, 0 };
 	struct cmp_set *set = NULL;
 	struct scan_job *job;
@@ -607,6 +609,9 @@ mlfi_eom(SMFICTX *ctx)
 	}
 	st = apply_plan(ctx, c, &p, &r);
 	log_summary(c, &r, &p);
+	/* libmilter sends the answer after we return: a send that fails
+	 * then is logged with this message's queue id. */
+	milterio_note_message(session_qid(c));
 	plan_free(&p);
 	session_msg_end(c);
 	return st;

@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -188,12 +189,21 @@ write_all(int fd, struct iovec *iov, int n)
  * the operator that the MTA did not get the answer (it then tempfails or
  * retries the message on its side).  errno is kept for libmilter.
  */
+static _Thread_local char answer_qid[64];
+
+void
+milterio_note_message(const char *qid)
+{
+	snprintf(answer_qid, sizeof(answer_qid), "%s", qid ? qid : "");
+}
+
 static void
 write_failed(char cmd, bool held)
 {
 	/* log_warn adds strerror(errno) and keeps errno. */
-	log_warn("milter: cannot send the '%c' reply%s to the MTA",
-	    cmd ? cmd : '?', held ? " and the held header changes" : "");
+	log_warn("%s: milter: cannot send the '%c' reply%s to the MTA",
+	    answer_qid[0] ? answer_qid : "-", cmd ? cmd : '?',
+	    held ? " and the held header changes" : "");
 }
 
 /* command_of - the milter command byte a writev carries, or 0. */

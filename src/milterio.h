@@ -56,6 +56,13 @@
  */
 int	milterio_init(bool on, int timeout_s);
 
+/*
+ * milterio_note_message - the queue id of the message whose answer this
+ * thread is about to send (libmilter sends it from the thread that ran the
+ * end-of-message callback), so that a failed send names the message.
+ */
+void	milterio_note_message(const char *qid);
+
 /* Counters (the stats line, tests): system calls saved. */
 struct milterio_stats {
 	unsigned long	reads_served;	/* reads answered from the buffer */

@@ -209,16 +209,20 @@ mime_decode_words(const char *s)
 {
 	size_t n = strlen(s), o = 0, i = 0;
 	char *out = xmalloc(n + 1);
-	int last_was_word = 0;
+	int last_was_word = 0, no_end = 0;
 
 	while (i < n) {
-		const char *q1, *q2, *end;
+		const char *q1, *q2, *end = NULL;
 
-		if (s[i] == '=' && s[i + 1] == '?' &&
+		/*
+		 * Once no "?=" follows, none will for any later word: stop
+		 * looking, or "=?a?B?" repeated costs a scan to the end each.
+		 */
+		if (!no_end && s[i] == '=' && s[i + 1] == '?' &&
 		    (q1 = strchr(s + i + 2, '?')) != NULL &&
 		    (q1[1] == 'B' || q1[1] == 'b' || q1[1] == 'Q' ||
 		    q1[1] == 'q') && q1[2] == '?' &&
-		    (end = strstr(q1 + 3, "?=")) != NULL) {
+		    ((end = strstr(q1 + 3, "?=")) != NULL || !(no_end = 1))) {
 			q2 = q1 + 3;
 			/* Blanks between two encoded words are not text. */
 			if (last_was_word)

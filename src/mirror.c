@@ -170,7 +170,7 @@ mirror_fire(struct config *cfg, const char *qid, const struct strlist *hdrs,
 		m->slot = i + 1;
 		strlist_copy(&h, hdrs);
 		j = scan_job_new(qid, &h, blob, cfg, win[i],
-		    win[i]->hash_key == HASH_KEY_FROM ? from : ip,
+		    group_hash_key(win[i], ip, from),
 		    win[i]->timeout * (win[i]->max_retries + 1));
 		scan_submit_detached(j, copy_done, m);
 	}

@@ -27,12 +27,7 @@ plan_final_name(enum plan_final f)
 static char *
 reply_text(const char *s)
 {
-	char *t = xstrndup(s, 900);
-
-	for (char *p = t; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return t;
+	return xstrndup_printable(s, 900, ' ');
 }
 
 void

@@ -84,12 +84,8 @@ const struct rspamd_macro rspamd_macros[] = {
 static void
 add_clean(struct strlist *out, const char *name, const char *value)
 {
-	size_t n = strnlen(value, VALUE_MAX);
-	char *v = xstrndup(value, n);
+	char *v = xstrndup_printable(value, VALUE_MAX, '?');
 
-	for (char *p = v; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
 	strlist_addf(out, "%s: %s", name, v);
 	free(v);
 }

@@ -120,7 +120,9 @@ scan_submit(struct scan_job *j)
 		return -1;
 	}
 	j->state = JOB_QUEUED;
-	atomic_store(&j->refs, 2);	/* the loop may complete it at once */
+	/* Waiter and loop; the loop may complete it at once.  (A detached
+	 * job is the loop's alone: scan_complete frees it outright.) */
+	atomic_store(&j->refs, 2);
 	if (loop_enqueue(j, &why) == 0)
 		return 0;
 	/* Refused: complete it here, no waiting; the loop never had it. */
@@ -135,17 +137,12 @@ void
 scan_submit_detached(struct scan_job *j,
     void (*done)(struct scan_job *, void *), void *arg)
 {
-	enum scan_status why = SCAN_ERR_INTERNAL;
-
 	/* Set before the loop can see it: it may complete at once. */
 	j->done = done;
 	j->done_arg = arg;
-	if (!j->wire_failed && loop_enqueue(j, &why) == 0)
+	if (scan_submit(j) == 0)
 		return;
-	j->status = why;
-	if (j->error[0] == '\0')
-		snprintf(j->error, sizeof(j->error), "%s",
-		    scan_status_name(why));
+	/* Refused: scan_submit set status and error; nobody waits. */
 	done(j, arg);
 	scan_job_destroy(j);
 }

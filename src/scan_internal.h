@@ -44,6 +44,7 @@ struct scan_job {
 	char			 upstream[128];
 	char			 error[256];
 	char			 retries[400];	/* failed attempts before the last */
+	int			 retries_full;	/* retries ends in "...": no more */
 	double			 elapsed_ms;
 	/* loop only: upstreams tried so far, for the balancer */
 	struct upstream		*tried[SCAN_MAX_TRIES];

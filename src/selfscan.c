@@ -134,19 +134,14 @@ read_message(const struct blob *blob, size_t max, size_t *len)
 }
 
 /*
- * no_controls - a copy with control bytes as '?': a rule's option ends up
+ * printable - a copy with control bytes as '?': a rule's option ends up
  * in the X-Spamd-Result header, where a line break would start a new
  * field.  (UTF-8 validity is the JSON writer's business.)
  */
 static char *
-no_controls(const char *s)
+printable(const char *s)
 {
-	char *o = xstrdup(s);
-
-	for (char *p = o; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return o;
+	return xstrndup_printable(s, strlen(s), '?');
 }
 
 /* decide - action from the score and the forced actions of hits. */
@@ -212,11 +207,12 @@ build_reply(const struct config *cfg, struct rule_hit *h, size_t n,
 	memset(&v, 0, sizeof(v));
 	v.sym = xcalloc(n > 0 ? n : 1, sizeof(*v.sym));
 	for (size_t i = 0; i < n; i++) {
-		v.sym[i].name = no_controls(h[i].name);
+		/* rule{} allows only [%w_] in names */
+		v.sym[i].name = xstrdup(h[i].name);
 		v.sym[i].score = h[i].score;
 		v.sym[i].options = xcalloc(h[i].noptions + 1, sizeof(char *));
 		for (size_t j = 0; j < h[i].noptions; j++)
-			v.sym[i].options[j] = no_controls(h[i].options[j]);
+			v.sym[i].options[j] = printable(h[i].options[j]);
 		v.sym[i].noptions = h[i].noptions;
 		v.score += h[i].score;
 	}

@@ -31,6 +31,7 @@ struct member {
 struct ups_group {
 	enum hostlist_strategy	 strategy;
 	struct member		*members;
+	int			*ok;		/* upstream_select's scratch */
 	size_t			 n;
 	size_t			 cursor;	/* sequential */
 };
@@ -94,6 +95,8 @@ ups_group_new(const struct hostlist *hl, const struct ups_params *p)
 	g->strategy = hl->strategy;
 	g->n = hl->nhosts;
 	g->members = xcalloc(g->n, sizeof(*g->members));
+	/* Made once here: a pick is per message, the group per reload. */
+	g->ok = xcalloc(g->n, sizeof(*g->ok));
 	for (size_t i = 0; i < g->n; i++) {
 		g->members[i].u = registry_get(&hl->hosts[i], p);
 		g->members[i].weight = hl->hosts[i].weight;
@@ -107,6 +110,7 @@ ups_group_free(struct ups_group *g)
 	if (g == NULL)
 		return;
 	free(g->members);
+	free(g->ok);
 	free(g);
 }
 
@@ -264,7 +268,7 @@ struct upstream *
 upstream_select(struct ups_group *g, double now,
     struct upstream *const *tried, size_t ntried, const char *key)
 {
-	int *ok = xcalloc(g->n, sizeof(int));
+	int *ok = g->ok;
 	struct member *m = NULL;
 	size_t nok = 0;
 
@@ -295,7 +299,6 @@ upstream_select(struct ups_group *g, double now,
 		if (m == NULL)
 			m = pick_ordered(g, ok, 0);
 	}
-	free(ok);
 	if (g->cursor >= g->n && g->n > 0)
 		g->cursor %= g->n;
 	return m != NULL ? m->u : NULL;

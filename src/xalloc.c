@@ -75,3 +75,14 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return p;
 }
+
+char *
+xstrndup_printable(const char *s, size_t n, char repl)
+{
+	char *o = xstrndup(s, n);
+
+	for (char *p = o; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = repl;
+	return o;
+}

@@ -20,6 +20,11 @@ void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
+/*
+ * xstrndup_printable - xstrndup with every control byte (below 0x20, and
+ * DEL) replaced by repl: for text that goes into one header or reply line.
+ */
+char	*xstrndup_printable(const char *, size_t, char repl);
 /* xasprintf - formatted string in fresh memory; caller frees. */
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 

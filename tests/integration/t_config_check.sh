@@ -77,6 +77,9 @@ expect_ok -c "$d/keyok.conf"
 expect_bad mirror_prob "$UP
 mirrors: { test: { hosts = \"127.0.0.1:11334\"; probability = 1.5; }; };" \
     "$d/mirror_prob.conf:2: option 'mirrors.test.probability': value 1.5 is out of range"
+expect_bad mirror_selfscan "upstreams: { default: { self_scan = true; }; };
+mirrors: { test: { hosts = \"127.0.0.1:11334\"; probability = 1; }; };" \
+    "$d/mirror_selfscan.conf:2: option 'mirrors': the scan group 'default' is self_scan"
 expect_bad mirror_main "$UP
 mirrors: { main: { hosts = \"127.0.0.1:11334\"; }; };" \
     "$d/mirror_main.conf:2: option 'mirrors.main': 'main' is the name of the main scan"

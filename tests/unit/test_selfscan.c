@@ -391,6 +391,8 @@ test_site_rules(void **state)
 	write_file("rules/c.lua", "rule { name = 'SITE_MEDDLE', score = 1, "
 	    "check = function(t) scanmilter._rules = 5; table.insert("
 	    "scanmilter._rules, 5) end }\nlocal keep = scanmilter\n"
+	    "rule { name = 'SITE_META', score = 1, check = function(t) "
+	    "getmetatable(t).__index.header = function() end end }\n"
 	    "rule { name = 'SITE_AFTER', score = 0.25, check = function(t) "
 	    "return t:header('Subject') == 'hi' end }\nscanmilter = nil\n");
 	assert_non_null(c = config_load_string(text, "t", err, sizeof(err)));
