@@ -89,13 +89,18 @@ struct lgroup {
 };
 
 static struct {
-	pthread_mutex_t	 lock;		/* guards queue, queued, stopping */
+	pthread_mutex_t	 lock;		/* guards queue, stopping, running */
 	struct scan_queue queue;
-	int		 queued;	/* queued + in flight */
-	int		 detached;	/* the same, of detached jobs */
+	/*
+	 * Counts go up under the lock (where stopping is checked) and down
+	 * without it, as jobs finish: the loop thread takes the lock about
+	 * twice a pass, not once more for every job it completes.
+	 */
+	atomic_int	 queued;	/* queued + in flight */
+	atomic_int	 detached;	/* the same, of detached jobs */
 	int		 max_queue;
 	int		 stopping;
-	int		 asleep;	/* loop in epoll_wait: a submit wakes it */
+	atomic_int	 asleep;	/* loop in epoll_wait: a submit wakes it */
 	int		 running;	/* thread started, multi valid */
 	CURLM		*multi;
 	int		 ep;		/* epoll: curl's sockets and wake */
@@ -155,10 +160,8 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 		 * the job on its next pass (run_io looks under this lock).
 		 * Under the lock: the eventfd cannot go away meanwhile.
 		 */
-		if (L.asleep) {
-			L.asleep = 0;
+		if (atomic_exchange(&L.asleep, 0))
 			loop_wake();
-		}
 		pthread_mutex_unlock(&L.lock);
 		return 0;
 	}
@@ -180,12 +183,10 @@ scan_loop_dump(void)
 static void
 finish_job(struct scan_job *j, enum scan_status st)
 {
-	pthread_mutex_lock(&L.lock);
 	if (j->done != NULL)
-		L.detached--;
+		atomic_fetch_sub(&L.detached, 1);
 	else
-		L.queued--;
-	pthread_mutex_unlock(&L.lock);
+		atomic_fetch_sub(&L.queued, 1);
 	scan_complete(j, st);
 }
 
@@ -803,11 +804,17 @@ log_stats(double now)
 	compare_log_stats();
 	milterio_stats(&io);
 	log_info("milter I/O: reads served=%lu polls served=%lu "
-	    "changes held=%lu (system calls saved by milter.buffered_io)",
-	    io.reads_served, io.polls_served, io.writes_held);
+	    "changes held=%lu idle waits kept=%lu (system calls and thread "
+	    "switches saved by milter.buffered_io)", io.reads_served,
+	    io.polls_served, io.writes_held, io.waits_kept);
 }
 
-/* take_queue - move the submission queue out under the lock. */
+/*
+ * take_queue - move the submission queue out, under the lock, and say
+ * whether the loop is stopping (1), or stopping with nothing queued or
+ * in flight, so that it may leave (2).  A stopping loop refuses new jobs
+ * (loop_enqueue checks under the same lock), so 2 stays true.
+ */
 static int
 take_queue(struct scan_queue *out)
 {
@@ -818,20 +825,21 @@ take_queue(struct scan_queue *out)
 	STAILQ_CONCAT(out, &L.queue);
 	stopping = L.stopping;
 	pthread_mutex_unlock(&L.lock);
+	if (stopping && STAILQ_EMPTY(out) && atomic_load(&L.queued) == 0 &&
+	    atomic_load(&L.detached) == 0)
+		return 2;
 	return stopping;
 }
 
-/* start_new - attempts for every newly submitted job. */
+/* start_new - attempts for every job in q. */
 static void
-start_new(int stopping)
+start_new(struct scan_queue *q, int stopping)
 {
-	struct scan_queue q;
 	struct scan_job *j;
 	enum scan_status st;
 
-	stopping |= take_queue(&q);
-	while ((j = STAILQ_FIRST(&q)) != NULL) {
-		STAILQ_REMOVE_HEAD(&q, entry);
+	while ((j = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, entry);
 		if (stopping) {
 			snprintf(j->error, sizeof(j->error), "shutting down");
 			finish_job(j, SCAN_ERR_SHUTDOWN);
@@ -945,12 +953,11 @@ run_io(void)
 	pthread_mutex_lock(&L.lock);
 	if (!STAILQ_EMPTY(&L.queue))
 		ms = 0;
-	L.asleep = ms != 0;
+	atomic_store(&L.asleep, ms != 0);
 	pthread_mutex_unlock(&L.lock);
 	n = epoll_wait(L.ep, evs, 64, ms);
-	pthread_mutex_lock(&L.lock);
-	L.asleep = 0;
-	pthread_mutex_unlock(&L.lock);
+	/* A submit that still sees 1 just writes the eventfd once more. */
+	atomic_store(&L.asleep, 0);
 
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd, how = 0;
@@ -989,18 +996,13 @@ loop_main(void *arg)
 	(void)arg;
 	for (;;) {
 		double now = now_s();
+		struct scan_queue q;
 
-		pthread_mutex_lock(&L.lock);
-		stopping = L.stopping;
 		/* Leave once stopping and nothing queued or in flight. */
-		if (stopping && L.queued == 0 && L.detached == 0 &&
-		    STAILQ_EMPTY(&L.queue)) {
-			pthread_mutex_unlock(&L.lock);
+		if ((stopping = take_queue(&q)) == 2)
 			break;
-		}
-		pthread_mutex_unlock(&L.lock);
 		sync_groups(now);
-		start_new(stopping);
+		start_new(&q, stopping);
 		start_pings(now, stopping);
 		if (atomic_exchange(&L.dump, 0))
 			log_stats(now);

@@ -68,6 +68,7 @@ struct milterio_stats {
 	unsigned long	reads_served;	/* reads answered from the buffer */
 	unsigned long	polls_served;	/* polls answered without the kernel */
 	unsigned long	writes_held;	/* modifications held back */
+	unsigned long	waits_kept;	/* idle sessions kept on their thread */
 };
 void	milterio_stats(struct milterio_stats *out);
 

@@ -3,9 +3,13 @@
  * See scan.h for the ownership rules.
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "config.h"
@@ -72,7 +76,6 @@ scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
     double timeout)
 {
 	struct scan_job *j = xcalloc(1, sizeof(*j));
-	pthread_condattr_t ca;
 
 	j->qid = xstrdup(qid);
 	j->hdrs = *hdrs;
@@ -91,12 +94,7 @@ scan_job_new(const char *qid, struct strlist *hdrs, struct blob *blob,
 	clock_gettime(CLOCK_MONOTONIC, &j->submitted);
 	j->deadline = ts_add_ms(j->submitted, timeout * 1000.0);
 	buf_init(&j->reply, SCAN_REPLY_MAX);
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&j->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	j->state = JOB_NEW;
+	atomic_init(&j->state, JOB_PENDING);
 	atomic_init(&j->refs, 1);
 	return j;
 }
@@ -116,10 +114,9 @@ scan_submit(struct scan_job *j)
 
 	if (j->wire_failed) {
 		j->status = SCAN_ERR_INTERNAL;
-		j->state = JOB_DONE;
+		atomic_store(&j->state, JOB_DONE);
 		return -1;
 	}
-	j->state = JOB_QUEUED;
 	/* Waiter and loop; the loop may complete it at once.  (A detached
 	 * job is the loop's alone: scan_complete frees it outright.) */
 	atomic_store(&j->refs, 2);
@@ -128,7 +125,7 @@ scan_submit(struct scan_job *j)
 	/* Refused: complete it here, no waiting; the loop never had it. */
 	atomic_store(&j->refs, 1);
 	j->status = why;
-	j->state = JOB_DONE;
+	atomic_store(&j->state, JOB_DONE);
 	snprintf(j->error, sizeof(j->error), "%s", scan_status_name(why));
 	return -1;
 }
@@ -147,35 +144,64 @@ scan_submit_detached(struct scan_job *j,
 	scan_job_destroy(j);
 }
 
+/*
+ * The hand-back from the loop to the waiting milter thread is a bare futex
+ * on the job's state word rather than a mutex and condition variable:
+ * glibc's pair costs three futex calls per message (the wait, the signal,
+ * and a wake on the mutex, which a condition wait leaves marked as
+ * contended), and the waiter woke into a lock the loop could still hold.
+ * Here the loop stores JOB_DONE and makes one wake call, and only if the
+ * waiter said it was going to sleep; the waiter makes one wait call, and
+ * none if the answer came first.  Linux only, like the loop's epoll.
+ */
+_Static_assert(sizeof(atomic_uint) == sizeof(uint32_t), "futex word size");
+
+/* futex_wait - sleep while *word == val, until the CLOCK_MONOTONIC time. */
+static void
+futex_wait(atomic_uint *word, unsigned val, const struct timespec *until)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET_PRIVATE, val,
+	    until, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+static void
+futex_wake(atomic_uint *word)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL,
+	    NULL, 0);
+}
+
 enum scan_status
 scan_wait(struct scan_job **jp, void (*progress)(void *), void *arg)
 {
 	struct scan_job *j = *jp;
 	struct timespec hard = ts_add_ms(j->deadline, WAIT_GRACE_MS);
+	struct timespec now, until;
+	unsigned s;
 
-	pthread_mutex_lock(&j->lock);
-	while (j->state != JOB_DONE) {
-		struct timespec until;
+	while ((s = atomic_load_explicit(&j->state, memory_order_acquire)) !=
+	    JOB_DONE) {
 		double left = ts_ms_until(&hard);
 
 		if (left <= 0) {
 			/* The loop is late: it frees the job when done. */
-			pthread_mutex_unlock(&j->lock);
 			*jp = NULL;
 			job_unref(j);
 			return SCAN_ERR_TIMEOUT;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until = ts_add_ms(until, left < WAIT_SLICE_MS ? left :
+		/* Say we sleep; if the answer came meanwhile, s shows it. */
+		if (s == JOB_PENDING && !atomic_compare_exchange_strong(
+		    &j->state, &s, JOB_SLEEPING))
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		until = ts_add_ms(now, left < WAIT_SLICE_MS ? left :
 		    WAIT_SLICE_MS);
-		if (pthread_cond_timedwait(&j->cond, &j->lock, &until) ==
-		    ETIMEDOUT && j->state != JOB_DONE && progress != NULL) {
-			pthread_mutex_unlock(&j->lock);
+		futex_wait(&j->state, JOB_SLEEPING, &until);
+		/* Woken, interrupted or timed out: the loop test decides. */
+		if (atomic_load_explicit(&j->state, memory_order_acquire) !=
+		    JOB_DONE && ts_ms_until(&until) <= 0 && progress != NULL)
 			progress(arg);
-			pthread_mutex_lock(&j->lock);
-		}
 	}
-	pthread_mutex_unlock(&j->lock);
 	return j->status;
 }
 
@@ -190,12 +216,12 @@ scan_complete(struct scan_job *j, enum scan_status st)
 		scan_job_destroy(j);
 		return;
 	}
-	pthread_mutex_lock(&j->lock);
 	j->status = st;
-	j->state = JOB_DONE;
-	pthread_mutex_unlock(&j->lock);
-	/* Our reference keeps the job (and its cond) alive until here. */
-	pthread_cond_signal(&j->cond);
+	/* Release: the waiter that sees JOB_DONE sees the output too.  Our
+	 * reference keeps the word alive until after the wake. */
+	if (atomic_exchange_explicit(&j->state, JOB_DONE,
+	    memory_order_acq_rel) == JOB_SLEEPING)
+		futex_wake(&j->state);
 	job_unref(j);
 }
 
@@ -209,8 +235,6 @@ scan_job_destroy(struct scan_job *j)
 	blob_unref(j->blob);
 	config_release(j->cfg);
 	buf_free(&j->reply);
-	pthread_mutex_destroy(&j->lock);
-	pthread_cond_destroy(&j->cond);
 	free(j);
 }
 

@@ -5,7 +5,6 @@
 #ifndef SCANMILTER_SCAN_INTERNAL_H
 #define SCANMILTER_SCAN_INTERNAL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/queue.h>
 #include <time.h>
@@ -16,8 +15,16 @@
 
 #define SCAN_REPLY_MAX	(16u * 1024 * 1024)	/* largest reply accepted */
 
-/* A detached job (done != NULL) never has a waiter; its state is unused. */
-enum job_state { JOB_NEW, JOB_QUEUED, JOB_DONE };
+/*
+ * The job's state word, which is also the futex the waiter sleeps on (see
+ * scan_wait).  A detached job (done != NULL) has no waiter; its state is
+ * unused.
+ */
+enum job_state {
+	JOB_PENDING = 0,	/* submitted, not yet done */
+	JOB_SLEEPING = 1,	/* the same, and the waiter may be asleep */
+	JOB_DONE = 2		/* status and reply are final */
+};
 
 struct upstream;
 
@@ -51,9 +58,7 @@ struct scan_job {
 	size_t			 ntried;
 	/* sync */
 	atomic_int		 refs;		/* waiter + loop while submitted */
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	enum job_state		 state;
+	atomic_uint		 state;		/* enum job_state; a futex word */
 	STAILQ_ENTRY(scan_job)	 entry;		/* submission queue */
 };
 

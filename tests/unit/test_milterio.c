@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,7 +167,7 @@ test_read_ahead(void **state)
 	assert_true(s1.polls_served - s0.polls_served >= 5);
 	/* Buffer empty: a poll asks the kernel again, and times out. */
 	{
-		struct pollfd p = { .fd = sv, .events = POLLIN };
+		struct pollfd p = { .fd = sv, .events = POLLIN | POLLPRI };
 
 		assert_int_equal(poll(&p, 1, 10), 0);
 	}
@@ -403,6 +404,96 @@ test_off(void **state)
 	milterio_init(true, 1);
 }
 
+struct later {
+	int	 fd;
+	long	 ms;
+	int	 close_it;	/* close instead of writing a command */
+};
+
+static void *
+send_later(void *arg)
+{
+	struct later *l = arg;
+	struct timespec t = { 0, l->ms * 1000000 };
+	char wire[64];
+
+	nanosleep(&t, NULL);
+	if (l->close_it)
+		close(l->fd);
+	else
+		assert_int_equal(write(l->fd, wire, cmd(wire, 'M', "<a@b>", 6)),
+		    11);
+	return NULL;
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000.0 +
+	    (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * libmilter's "more input?" check (POLLIN alone, 1 ms) on an empty buffer
+ * waits for the MTA up to the milter timeout (1 s here) rather than 1 ms,
+ * so that the session stays on its thread instead of going round the
+ * worker pool's controller; the command that arrives is read ahead, and
+ * libmilter's poll and read after the check come from the buffer.
+ */
+static void
+test_idle_wait(void **state)
+{
+	struct milterio_stats s0, s1;
+	struct pollfd p = { .events = POLLIN };
+	struct timespec t0;
+	struct later l;
+	pthread_t th;
+	char wire[64], data[64];
+	size_t len;
+	double took;
+	int c, sv;
+
+	pair(&c, &sv);
+	assert_int_equal(write(c, wire, cmd(wire, 'H', "h", 2)), 7);
+	assert_int_equal(read_cmd(sv, data, &len), 'H');
+
+	/* The MTA speaks after 50 ms: the check waits for it. */
+	l = (struct later){ c, 50, 0 };
+	milterio_stats(&s0);
+	assert_int_equal(pthread_create(&th, NULL, send_later, &l), 0);
+	p.fd = sv;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(poll(&p, 1, 1), 1);
+	took = ms_since(&t0);
+	pthread_join(th, NULL);
+	assert_true(took >= 40 && took < 900);
+	assert_int_equal(read_cmd(sv, data, &len), 'M');
+	assert_int_equal(len, 6);
+	assert_memory_equal(data, "<a@b>", 6);
+	milterio_stats(&s1);
+	assert_int_equal(s1.waits_kept - s0.waits_kept, 1);
+	assert_true(s1.reads_served - s0.reads_served >= 2);
+
+	/* Silence: the check gives up after the milter timeout, not 1 ms. */
+	p.revents = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(poll(&p, 1, 1), 0);
+	took = ms_since(&t0);
+	assert_true(took >= 900 && took < 1900);
+
+	/* The MTA hangs up while we wait: libmilter's read sees the end. */
+	l = (struct later){ c, 50, 1 };
+	assert_int_equal(pthread_create(&th, NULL, send_later, &l), 0);
+	p.revents = 0;
+	assert_int_equal(poll(&p, 1, 1), 1);
+	pthread_join(th, NULL);
+	assert_int_equal(read(sv, data, 5), 0);
+	close(sv);
+}
+
 int
 main(void)
 {
@@ -414,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_write_timeout),
 		cmocka_unit_test(test_mixed_poll),
 		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_idle_wait),
 	};
 
 	return cmocka_run_group_tests(tests, listener, NULL);

@@ -262,6 +262,67 @@ test_score_fields(void **state)
 	verdict_free(&v);
 }
 
+/*
+ * A reply parses from an arena on the stack while it is small, and spills
+ * to malloc once it is not (verdict.c).  A reply of some 160 KB, with 2000
+ * symbols and 600 header values, has most of its tree outside the arena:
+ * every value must still come out right, the spilled pieces must be freed
+ * (not the arena's), and parsing again on the same thread starts clean.
+ */
+static void
+test_big_reply(void **state)
+{
+	struct buf b;
+	struct verdict v;
+	struct vsummary sum;
+	char err[128];
+
+	(void)state;
+	buf_init(&b, 1 << 20);
+	buf_printf(&b, "{\"action\":\"add header\",\"score\":6.5,"
+	    "\"required_score\":15,\"symbols\":{");
+	for (int i = 0; i < 2000; i++)
+		buf_printf(&b, "%s\"SYM_%d\":{\"name\":\"SYM_%d\","
+		    "\"score\":%d.5,\"options\":[\"opt%d\",\"x\"]}",
+		    i ? "," : "", i, i, i % 7, i);
+	buf_printf(&b, "},\"milter\":{\"add_headers\":{\"X-Big\":[");
+	for (int i = 0; i < 600; i++)
+		buf_printf(&b, "%s{\"value\":\"value %d\",\"order\":0}",
+		    i ? "," : "", i);
+	buf_printf(&b, "]}}}");
+	assert_true(b.len > 100000);
+
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(verdict_parse(b.data, b.len, &v, err,
+		    sizeof(err)), 0);
+		assert_int_equal(v.action, RSPAMD_ADD_HEADER);
+		assert_true(v.score == 6.5);
+		assert_int_equal(v.nadd, 600);
+		assert_string_equal(v.add[0].value, "value 0");
+		assert_string_equal(v.add[599].value, "value 599");
+		verdict_free(&v);
+
+		assert_int_equal(verdict_summary(b.data, b.len, &sum, err,
+		    sizeof(err)), 0);
+		assert_int_equal(sum.nsym, 2000);
+		for (size_t i = 0; i < sum.nsym; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "SYM_%zu", i);
+			assert_string_equal(sum.sym[i].name, name);
+			assert_true(sum.sym[i].score == (double)(i % 7) + 0.5);
+			assert_int_equal(sum.sym[i].noptions, 2);
+		}
+		vsummary_free(&sum);
+	}
+	/* And a small one afterwards, wholly in a fresh arena. */
+	assert_int_equal(verdict_parse("{\"action\":\"reject\"}", 19, &v,
+	    err, sizeof(err)), 0);
+	assert_int_equal(v.action, RSPAMD_REJECT);
+	verdict_free(&v);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -269,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_plan_table),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_score_fields),
+		cmocka_unit_test(test_big_reply),
 	};
 
 	return cmocka_run_group_tests_name("verdict", tests, NULL, NULL);
