@@ -727,5 +727,9 @@ milter_setup(const struct config *cfg)
 int
 milter_run(void)
 {
-	return smfi_main() == MI_SUCCESS ? 0 : -1;
+	int rc = smfi_main() == MI_SUCCESS ? 0 : -1;
+
+	/* Sessions waiting for the MTA on their threads take no new mail. */
+	milterio_stop();
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -54,10 +55,13 @@ static struct {
 	int			 timeout_ms;
 	atomic_ulong		 reads_served, polls_served, writes_held;
 	atomic_ulong		 waits_kept;
-} M;
+	int			 stop_pipe[2];	/* readable once stopping */
+} M = { .stop_pipe = { -1, -1 } };
 
-/* libmilter's "more input?" poll lasts 1 ms; anything under this is it. */
+/* libmilter's "more input?" poll lasts 1 ms; 1 to 99 ms is taken for it. */
 #define IDLE_CHECK_MS	100
+/* How long a quiet session waits on its thread before the pool takes it. */
+#define IDLE_WAIT_MS	10000
 
 /* Milter command bytes that change the message and need no answer: */
 static const char HELD[] = "+-2bemihq";
@@ -73,6 +77,10 @@ milterio_init(bool on, int timeout_s)
 	    timeout_s * 1000 : 7200 * 1000;
 	if (!on || M.slot != NULL)
 		return 0;
+	if (pipe2(M.stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		M.on = false;
+		return -1;
+	}
 	/* A descriptor above the table's size simply is not buffered. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < (rlim_t)n)
@@ -84,6 +92,16 @@ milterio_init(bool on, int timeout_s)
 	}
 	M.nslot = (int)n;
 	return 0;
+}
+
+void
+milterio_stop(void)
+{
+	char c = 0;
+
+	/* Never read: the pipe stays readable for every wait from now on. */
+	if (M.stop_pipe[1] != -1 && write(M.stop_pipe[1], &c, 1) == -1)
+		log_warn("milterio: cannot wake the waiting sessions");
 }
 
 void
@@ -339,28 +357,48 @@ served(struct pollfd *p)
  * for every SMTP command that takes the MTA (or its client) more than a
  * millisecond, which is most of them in real traffic.
  *
- * Instead the session waits here, on its own thread, up to the milter
- * timeout: one thread per connection, as libmilter works without the pool.
- * When input comes, it is read ahead at once, so the poll and read that
- * libmilter makes next are answered from the buffer.  After a timeout the
- * session goes to the controller as before, which closes it in time.
+ * Instead the session waits here, on its own thread, for up to 10 s (or
+ * the milter timeout if that is shorter); when input comes it is read
+ * ahead at once, so the poll and read that libmilter makes next are
+ * answered from the buffer.  A session quiet for longer goes to the pool
+ * as before, so long-idle connections hold no thread, and the pool closes
+ * it after the milter timeout (10 s later than it would have).  Once the
+ * daemon stops (milterio_stop), waiting sessions are handed over at once
+ * and take no new commands, as with the pool alone.
  */
 static int
 idle_wait(struct mio *m, struct pollfd *p)
 {
-	int r = __real_poll(p, 1, M.timeout_ms);
+	struct pollfd two[2] = {
+		{ .fd = p->fd, .events = p->events },
+		{ .fd = M.stop_pipe[0], .events = POLLIN },
+	};
+	struct timespec t0, t1;
+	int wait = M.timeout_ms < IDLE_WAIT_MS ? M.timeout_ms : IDLE_WAIT_MS;
+	int r;
 	ssize_t n;
 
-	if (r != 1 || !(p->revents & POLLIN))
-		return r;
-	count(&M.waits_kept);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = __real_poll(two, 2, wait);
+	if (r <= 0 || two[1].revents != 0) {
+		p->revents = 0;
+		return r < 0 ? r : 0;
+	}
+	p->revents = two[0].revents;
+	if (!(p->revents & POLLIN))
+		return 1;
+	/* Count the waits the pool would have taken (past its 1 ms). */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) >
+	    1000000L)
+		count(&M.waits_kept);
 	/* End of file or an error: libmilter's own read finds it again. */
 	n = recv(p->fd, m->in, sizeof(m->in), MSG_DONTWAIT);
 	if (n > 0) {
 		m->in_off = 0;
 		m->in_len = (size_t)n;
 	}
-	return r;
+	return 1;
 }
 
 int
@@ -374,7 +412,7 @@ __wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		return 1;
 	/* Only the "more input?" check polls for POLLIN alone, briefly. */
 	if ((m = mio_of(fds->fd)) != NULL && fds->events == POLLIN &&
-	    timeout >= 0 && timeout < IDLE_CHECK_MS)
+	    timeout >= 1 && timeout < IDLE_CHECK_MS)
 		return idle_wait(m, fds);
 	return __real_poll(fds, nfds, timeout);
 }

@@ -19,6 +19,9 @@
  *   - read() takes up to MILTERIO_BUF bytes at once and serves later
  *     reads from that buffer; poll() for input answers at once while the
  *     buffer holds bytes, else it asks the kernel;
+ *   - libmilter's 1 ms "more input?" poll, which in its worker-pool build
+ *     hands a quiet session to a controller thread, waits instead on the
+ *     session's own thread for up to 10 s (see idle_wait in milterio.c);
  *   - writev() of a modification (add/insert/change header, envelope
  *     changes, replace body, quarantine) is held back and goes out in one
  *     write together with the next reply the MTA waits for.  Progress
@@ -50,11 +53,19 @@
 
 /*
  * milterio_init - enable (on = true) or disable the buffering for sockets
- * accepted from now on; timeout_s bounds a write (the milter timeout).
- * Returns 0, or -1 if the descriptor table could not be allocated (then
- * everything goes straight through).
+ * accepted from now on; timeout_s (the milter timeout) bounds a write and
+ * a quiet session's wait on its thread.  Returns 0, or -1 if the
+ * descriptor table or the stop pipe could not be made (then everything
+ * goes straight through).
  */
 int	milterio_init(bool on, int timeout_s);
+
+/*
+ * milterio_stop - the daemon is stopping (milter_run, after smfi_main
+ * returns): sessions waiting for the MTA's next command are handed to
+ * libmilter's stopped pool at once instead of taking new messages.
+ */
+void	milterio_stop(void);
 
 /*
  * milterio_note_message - the queue id of the message whose answer this
@@ -68,7 +79,8 @@ struct milterio_stats {
 	unsigned long	reads_served;	/* reads answered from the buffer */
 	unsigned long	polls_served;	/* polls answered without the kernel */
 	unsigned long	writes_held;	/* modifications held back */
-	unsigned long	waits_kept;	/* idle sessions kept on their thread */
+	unsigned long	waits_kept;	/* quiet sessions (over 1 ms) kept on
+					   their thread, off the worker pool */
 };
 void	milterio_stats(struct milterio_stats *out);
 

@@ -13,9 +13,9 @@
  *   - if the loop were ever late past deadline + grace, scan_wait gives up
  *     with SCAN_ERR_TIMEOUT and lets go of the job.
  * A submitted job has two references, the waiter's and the loop's; the
- * last one dropped frees it.  So the loop can wake the waiter after it
- * lets go of the job's mutex (the waiter does not then run into the held
- * mutex and sleep again), and a job given up on stays valid for the loop.
+ * last one dropped frees it.  So the loop can publish the answer and wake
+ * the waiter (a futex on the job's state word, scan.c) without a lock,
+ * and a job given up on stays valid for the loop.
  * The job holds its own references to the blob and the config.
  *
  * Threads: scan_job_*, scan_submit, scan_wait: milter threads.

@@ -43,7 +43,8 @@ arena_malloc(size_t n)
 	struct arena *a = arena;
 	size_t need = (n + 15) & ~(size_t)15;
 
-	if (a != NULL && n != 0 && need <= ARENA_SIZE - a->used) {
+	if (a != NULL && n != 0 && n <= ARENA_SIZE &&
+	    need <= ARENA_SIZE - a->used) {
 		void *p = a->base + a->used;
 
 		a->used += need;

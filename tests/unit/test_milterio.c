@@ -494,6 +494,35 @@ test_idle_wait(void **state)
 	close(sv);
 }
 
+/*
+ * Once the daemon stops, a session waiting for the MTA is handed back at
+ * once (to libmilter's stopped pool) instead of taking a new message; the
+ * stop is for good, so this test runs last.
+ */
+static void
+test_stop(void **state)
+{
+	struct pollfd p = { .events = POLLIN };
+	struct timespec t0, pause = { 0, 50 * 1000000 };
+	char wire[64], data[64];
+	size_t len;
+	double took;
+	int c, sv;
+
+	pair(&c, &sv);
+	assert_int_equal(write(c, wire, cmd(wire, 'H', "h", 2)), 7);
+	assert_int_equal(read_cmd(sv, data, &len), 'H');
+	p.fd = sv;
+	nanosleep(&pause, NULL);
+	milterio_stop();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(poll(&p, 1, 1), 0);
+	took = ms_since(&t0);
+	assert_true(took < 500);
+	close(c);
+	close(sv);
+}
+
 int
 main(void)
 {
@@ -506,6 +535,7 @@ main(void)
 		cmocka_unit_test(test_mixed_poll),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_idle_wait),
+		cmocka_unit_test(test_stop),	/* last: stopping is for good */
 	};
 
 	return cmocka_run_group_tests(tests, listener, NULL);

@@ -1,9 +1,13 @@
 -- once.lua - one message to a scanmilter that is already running, for the
 -- shell cases.  -D: mtdir, sock (milter socket spec), qid, want: "accept",
--- or "tempfail" (the default failure reply).
+-- or "tempfail" (the default failure reply); optional pause (seconds).
 nostart = 1
 dofile(mtdir .. "/common.lua")
 local conn = open()
+-- -D pause=SECONDS: a quiet MTA before the message (milterio's idle wait).
+if pause ~= nil then
+  mt.sleep(tonumber(pause))
+end
 send(conn, { qid = qid, body = "hello\r\n" })
 if want == "accept" then
   expect_reply(conn, SMFIR_ACCEPT, "message " .. qid)
