@@ -232,6 +232,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	session_msg_begin(c, argv[0] != NULL ? argv[0] : "<>");
+	milterio_note_in_message(true);
 	capture_macros(ctx, c, MACRO_MAIL);
 	return reply(c, SMFIP_NR_MAIL);
 }
@@ -612,6 +613,7 @@ mlfi_eom(SMFICTX *ctx)
 	/* libmilter sends the answer after we return: a send that fails
 	 * then is logged with this message's queue id. */
 	milterio_note_message(session_qid(c));
+	milterio_note_in_message(false);
 	plan_free(&p);
 	session_msg_end(c);
 	return st;
@@ -622,6 +624,7 @@ mlfi_abort(SMFICTX *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
+	milterio_note_in_message(false);
 	if (c != NULL)
 		session_msg_end(c);
 	return SMFIS_CONTINUE;
@@ -630,6 +633,7 @@ mlfi_abort(SMFICTX *ctx)
 static sfsistat
 mlfi_close(SMFICTX *ctx)
 {
+	milterio_note_in_message(false);
 	session_conn_free(conn_of(ctx));
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

@@ -56,6 +56,7 @@ static struct {
 	atomic_ulong		 reads_served, polls_served, writes_held;
 	atomic_ulong		 waits_kept;
 	int			 stop_pipe[2];	/* readable once stopping */
+	atomic_bool		 stopping;
 } M = { .stop_pipe = { -1, -1 } };
 
 /* libmilter's "more input?" poll lasts 1 ms; 1 to 99 ms is taken for it. */
@@ -99,7 +100,8 @@ milterio_stop(void)
 {
 	char c = 0;
 
-	/* Never read: the pipe stays readable for every wait from now on. */
+	atomic_store(&M.stopping, true);
+	/* Wakes the sessions waiting now; never read, so it stays readable. */
 	if (M.stop_pipe[1] != -1 && write(M.stop_pipe[1], &c, 1) == -1)
 		log_warn("milterio: cannot wake the waiting sessions");
 }
@@ -214,6 +216,13 @@ write_all(int fd, struct iovec *iov, int n)
  * retries the message on its side).  errno is kept for libmilter.
  */
 static _Thread_local char answer_qid[64];
+static _Thread_local bool in_message;
+
+void
+milterio_note_in_message(bool in)
+{
+	in_message = in;
+}
 
 void
 milterio_note_message(const char *qid)
@@ -363,8 +372,9 @@ served(struct pollfd *p)
  * answered from the buffer.  A session quiet for longer goes to the pool
  * as before, so long-idle connections hold no thread, and the pool closes
  * it after the milter timeout (10 s later than it would have).  Once the
- * daemon stops (milterio_stop), waiting sessions are handed over at once
- * and take no new commands, as with the pool alone.
+ * daemon stops (milterio_stop), a waiting session is handed over at once
+ * and takes no new message, as with the pool alone; one in the middle of
+ * a message goes on waiting for the rest, which main's drain then answers.
  */
 static int
 idle_wait(struct mio *m, struct pollfd *p)
@@ -375,15 +385,24 @@ idle_wait(struct mio *m, struct pollfd *p)
 	};
 	struct timespec t0, t1;
 	int wait = M.timeout_ms < IDLE_WAIT_MS ? M.timeout_ms : IDLE_WAIT_MS;
+	bool stopping = atomic_load(&M.stopping);
 	int r;
 	ssize_t n;
 
+	p->revents = 0;
+	/* Stopping: only a session in the middle of a message waits on. */
+	if (stopping && !in_message)
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = __real_poll(two, 2, wait);
-	if (r <= 0 || two[1].revents != 0) {
-		p->revents = 0;
-		return r < 0 ? r : 0;
+	r = __real_poll(two, stopping ? 1 : 2, wait);
+	if (r > 0 && two[0].revents == 0) {
+		/* The stop came while waiting (two[1]). */
+		if (!in_message)
+			return 0;
+		r = __real_poll(two, 1, wait);
 	}
+	if (r <= 0)
+		return r;
 	p->revents = two[0].revents;
 	if (!(p->revents & POLLIN))
 		return 1;

@@ -63,9 +63,20 @@ int	milterio_init(bool on, int timeout_s);
 /*
  * milterio_stop - the daemon is stopping (milter_run, after smfi_main
  * returns): sessions waiting for the MTA's next command are handed to
- * libmilter's stopped pool at once instead of taking new messages.
+ * libmilter's stopped pool at once instead of taking new messages, unless
+ * they are in the middle of one (milterio_note_in_message).
  */
 void	milterio_stop(void);
+
+/*
+ * milterio_note_in_message - a message is open on the session this thread
+ * serves (MAIL seen, no end of message or abort yet).  After a stop, such
+ * a session still waits for the rest of its message, so that main's drain
+ * can answer it; any other waiting session is handed back at once.  (A
+ * session that went round libmilter's pool may find the flag of the one
+ * its new thread served last; the wait is bounded at 10 s either way.)
+ */
+void	milterio_note_in_message(bool in);
 
 /*
  * milterio_note_message - the queue id of the message whose answer this

@@ -494,16 +494,31 @@ test_idle_wait(void **state)
 	close(sv);
 }
 
+static void *
+stop_later(void *arg)
+{
+	struct timespec t = { 0, 50 * 1000000 };
+
+	(void)arg;
+	nanosleep(&t, NULL);
+	milterio_stop();
+	return NULL;
+}
+
 /*
- * Once the daemon stops, a session waiting for the MTA is handed back at
- * once (to libmilter's stopped pool) instead of taking a new message; the
- * stop is for good, so this test runs last.
+ * Once the daemon stops, a session waiting for the MTA between messages is
+ * handed back at once (to libmilter's stopped pool) instead of taking a new
+ * message, whether it was already waiting or starts to wait later; one in
+ * the middle of a message waits on for the rest of it.  The stop is for
+ * good, so this test runs last.
  */
 static void
 test_stop(void **state)
 {
 	struct pollfd p = { .events = POLLIN };
-	struct timespec t0, pause = { 0, 50 * 1000000 };
+	struct timespec t0;
+	struct later l;
+	pthread_t th;
 	char wire[64], data[64];
 	size_t len;
 	double took;
@@ -513,12 +528,34 @@ test_stop(void **state)
 	assert_int_equal(write(c, wire, cmd(wire, 'H', "h", 2)), 7);
 	assert_int_equal(read_cmd(sv, data, &len), 'H');
 	p.fd = sv;
-	nanosleep(&pause, NULL);
-	milterio_stop();
+
+	/* Waiting between messages when the stop comes: handed back. */
+	milterio_note_in_message(false);
+	assert_int_equal(pthread_create(&th, NULL, stop_later, NULL), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(poll(&p, 1, 1), 0);
 	took = ms_since(&t0);
-	assert_true(took < 500);
+	pthread_join(th, NULL);
+	assert_true(took >= 40 && took < 500);
+
+	/* In the middle of a message: it waits for the rest. */
+	milterio_note_in_message(true);
+	l = (struct later){ c, 50, 0 };
+	assert_int_equal(pthread_create(&th, NULL, send_later, &l), 0);
+	p.revents = 0;
+	assert_int_equal(poll(&p, 1, 1), 1);
+	pthread_join(th, NULL);
+	assert_int_equal(read_cmd(sv, data, &len), 'M');
+
+	/* Between messages again, after the stop: handed back at once. */
+	milterio_note_in_message(false);
+	l = (struct later){ c, 50, 0 };
+	assert_int_equal(pthread_create(&th, NULL, send_later, &l), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p.revents = 0;
+	assert_int_equal(poll(&p, 1, 1), 0);
+	assert_true(ms_since(&t0) < 40);
+	pthread_join(th, NULL);
 	close(c);
 	close(sv);
 }

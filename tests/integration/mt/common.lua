@@ -68,6 +68,9 @@ function send(conn, m)
     ok(mt.header(conn, h[1], h[2]), "header " .. h[1])
   end
   ok(mt.eoh(conn), "eoh")
+  if m.pause_after_eoh then	-- an MTA that stalls in the middle
+    mt.sleep(m.pause_after_eoh)
+  end
   if m.bodyfile then
     ok(mt.bodyfile(conn, m.bodyfile), "bodyfile")
   end

@@ -1,6 +1,7 @@
 -- once.lua - one message to a scanmilter that is already running, for the
 -- shell cases.  -D: mtdir, sock (milter socket spec), qid, want: "accept",
--- or "tempfail" (the default failure reply); optional pause (seconds).
+-- or "tempfail" (the default failure reply); optional pause, mid_pause
+-- (seconds).
 nostart = 1
 dofile(mtdir .. "/common.lua")
 local conn = open()
@@ -8,7 +9,9 @@ local conn = open()
 if pause ~= nil then
   mt.sleep(tonumber(pause))
 end
-send(conn, { qid = qid, body = "hello\r\n" })
+-- -D mid_pause=SECONDS: the MTA stalls after the headers.
+send(conn, { qid = qid, body = "hello\r\n",
+             pause_after_eoh = mid_pause and tonumber(mid_pause) })
 if want == "accept" then
   expect_reply(conn, SMFIR_ACCEPT, "message " .. qid)
 else
