@@ -4,6 +4,7 @@
  */
 #include "milterio.h"
 #include "log.h"
+#include "scan.h"		/* ts_ms_since */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,8 @@ struct mio {
 	bool	 polled;		/* libmilter polls it: read-ahead is safe */
 	size_t	 in_off, in_len;	/* unread bytes are in[in_off, in_len) */
 	size_t	 out_len;		/* held-back bytes in out[] */
+	bool	 in_message;		/* MAIL seen, no end or abort yet */
+	char	 qid[64];		/* the message whose answer is due */
 	char	 in[MILTERIO_BUF];
 	char	 out[MILTERIO_OUT];
 };
@@ -63,6 +66,14 @@ static struct {
 #define IDLE_CHECK_MS	100
 /* How long a quiet session waits on its thread before the pool takes it. */
 #define IDLE_WAIT_MS	10000
+
+/*
+ * The session this thread last read a command from.  libmilter runs a
+ * command's callback on the thread that just read it, so the milter's
+ * notes about its message (milterio_note_*) land on the right connection,
+ * even when the worker pool moves a session from thread to thread.
+ */
+static _Thread_local struct mio *current;
 
 /* Milter command bytes that change the message and need no answer: */
 static const char HELD[] = "+-2bemihq";
@@ -156,7 +167,13 @@ __wrap_close(int fd)
 		m = atomic_exchange_explicit(&M.slot[fd], NULL,
 		    memory_order_acq_rel);
 	/* Held-back modifications with no reply after them are moot: the
-	 * MTA acts on none without the final reply. */
+	 * MTA acts on none without the final reply.  Say so all the same. */
+	if (m != NULL && m->out_len > 0)
+		log_warnx("%s: milter: connection closed before the answer; "
+		    "%zu bytes of header changes not sent", m->qid[0] ?
+		    m->qid : "-", m->out_len);
+	if (current == m)
+		current = NULL;
 	free(m);
 	return __real_close(fd);
 }
@@ -208,6 +225,21 @@ write_all(int fd, struct iovec *iov, int n)
 	}
 }
 
+void
+milterio_note_in_message(bool in)
+{
+	if (current != NULL)
+		current->in_message = in;
+}
+
+void
+milterio_note_message(const char *qid)
+{
+	if (current != NULL)
+		snprintf(current->qid, sizeof(current->qid), "%s",
+		    qid ? qid : "");
+}
+
 /*
  * write_failed - say so when an answer could not be sent.  Header changes
  * held back count as done for the caller (smfi_addheader succeeded), so
@@ -215,27 +247,12 @@ write_all(int fd, struct iovec *iov, int n)
  * the operator that the MTA did not get the answer (it then tempfails or
  * retries the message on its side).  errno is kept for libmilter.
  */
-static _Thread_local char answer_qid[64];
-static _Thread_local bool in_message;
-
-void
-milterio_note_in_message(bool in)
-{
-	in_message = in;
-}
-
-void
-milterio_note_message(const char *qid)
-{
-	snprintf(answer_qid, sizeof(answer_qid), "%s", qid ? qid : "");
-}
-
 static void
-write_failed(char cmd, bool held)
+write_failed(const struct mio *m, char cmd, bool held)
 {
 	/* log_warn adds strerror(errno) and keeps errno. */
 	log_warn("%s: milter: cannot send the '%c' reply%s to the MTA",
-	    answer_qid[0] ? answer_qid : "-", cmd ? cmd : '?',
+	    m->qid[0] ? m->qid : "-", cmd ? cmd : '?',
 	    held ? " and the held header changes" : "");
 }
 
@@ -255,6 +272,7 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 	struct mio *m = mio_of(fd);
 	struct iovec all[3];
 	size_t len = 0;
+	ssize_t r;
 	char cmd;
 
 	/* libmilter writes one command as two pieces: length and command
@@ -266,9 +284,12 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 		all[0].iov_base = m->out;
 		all[0].iov_len = m->out_len;
 		m->out_len = 0;
-		if (write_all(fd, all, 1) < 0)
+		if (write_all(fd, all, 1) < 0 ||
+		    (r = __real_writev(fd, iov, n)) < 0) {
+			write_failed(m, 0, all[0].iov_len > 0);
 			return -1;
-		return __real_writev(fd, iov, n);
+		}
+		return r;
 	}
 	for (int i = 0; i < n; i++)
 		len += iov[i].iov_len;
@@ -289,9 +310,10 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
 	m->out_len = 0;
 	if (write_all(fd, all, n + 1) < 0) {
-		write_failed(cmd, all[0].iov_len > 0);
+		write_failed(m, cmd, all[0].iov_len > 0);
 		return -1;
 	}
+	m->qid[0] = '\0';	/* answered: a later failure is not this one's */
 	return (ssize_t)len;
 }
 
@@ -303,6 +325,7 @@ __wrap_read(int fd, void *p, size_t len)
 
 	if (m == NULL || !m->polled || len == 0)
 		return __real_read(fd, p, len);
+	current = m;
 	if (m->in_off < m->in_len) {
 		size_t k = m->in_len - m->in_off;
 
@@ -383,7 +406,7 @@ idle_wait(struct mio *m, struct pollfd *p)
 		{ .fd = p->fd, .events = p->events },
 		{ .fd = M.stop_pipe[0], .events = POLLIN },
 	};
-	struct timespec t0, t1;
+	struct timespec t0;
 	int wait = M.timeout_ms < IDLE_WAIT_MS ? M.timeout_ms : IDLE_WAIT_MS;
 	bool stopping = atomic_load(&M.stopping);
 	int r;
@@ -391,13 +414,13 @@ idle_wait(struct mio *m, struct pollfd *p)
 
 	p->revents = 0;
 	/* Stopping: only a session in the middle of a message waits on. */
-	if (stopping && !in_message)
+	if (stopping && !m->in_message)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = __real_poll(two, stopping ? 1 : 2, wait);
 	if (r > 0 && two[0].revents == 0) {
 		/* The stop came while waiting (two[1]). */
-		if (!in_message)
+		if (!m->in_message)
 			return 0;
 		r = __real_poll(two, 1, wait);
 	}
@@ -407,9 +430,7 @@ idle_wait(struct mio *m, struct pollfd *p)
 	if (!(p->revents & POLLIN))
 		return 1;
 	/* Count the waits the pool would have taken (past its 1 ms). */
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) >
-	    1000000L)
+	if (ts_ms_since(&t0) > 1.0)
 		count(&M.waits_kept);
 	/* End of file or an error: libmilter's own read finds it again. */
 	n = recv(p->fd, m->in, sizeof(m->in), MSG_DONTWAIT);

@@ -69,19 +69,20 @@ int	milterio_init(bool on, int timeout_s);
 void	milterio_stop(void);
 
 /*
- * milterio_note_in_message - a message is open on the session this thread
- * serves (MAIL seen, no end of message or abort yet).  After a stop, such
- * a session still waits for the rest of its message, so that main's drain
- * can answer it; any other waiting session is handed back at once.  (A
- * session that went round libmilter's pool may find the flag of the one
- * its new thread served last; the wait is bounded at 10 s either way.)
+ * milterio_note_in_message - from a milter callback: a message is open
+ * on the connection whose command this thread just read (MAIL seen, no
+ * end of message or abort yet).  The flag belongs to the connection, not
+ * the thread.  After a stop, such a session still waits for the rest of
+ * its message, so that main's drain can answer it; any other waiting
+ * session is handed back at once.
  */
 void	milterio_note_in_message(bool in);
 
 /*
- * milterio_note_message - the queue id of the message whose answer this
- * thread is about to send (libmilter sends it from the thread that ran the
- * end-of-message callback), so that a failed send names the message.
+ * milterio_note_message - from the end-of-message callback: the queue id
+ * of the message whose answer libmilter sends next on this connection, so
+ * that a failed send (or a close with header changes unsent) names it.
+ * Kept with the connection until the answer has gone out.
  */
 void	milterio_note_message(const char *qid);
 

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "milterio.h"
+#include "scan.h"		/* ts_ms_since */
 
 static char sockpath[108];
 static int lfd = -1;
@@ -426,14 +427,17 @@ send_later(void *arg)
 	return NULL;
 }
 
-static double
-ms_since(const struct timespec *t0)
+/* polled_pair - a pair whose server end libmilter has polled and read
+ * from once, as it has every session that waits for its next command. */
+static void
+polled_pair(int *client, int *server)
 {
-	struct timespec t;
+	char wire[64], data[64];
+	size_t len;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000.0 +
-	    (t.tv_nsec - t0->tv_nsec) / 1e6;
+	pair(client, server);
+	assert_int_equal(write(*client, wire, cmd(wire, 'H', "h", 2)), 7);
+	assert_int_equal(read_cmd(*server, data, &len), 'H');
 }
 
 /*
@@ -451,14 +455,12 @@ test_idle_wait(void **state)
 	struct timespec t0;
 	struct later l;
 	pthread_t th;
-	char wire[64], data[64];
+	char data[64];
 	size_t len;
 	double took;
 	int c, sv;
 
-	pair(&c, &sv);
-	assert_int_equal(write(c, wire, cmd(wire, 'H', "h", 2)), 7);
-	assert_int_equal(read_cmd(sv, data, &len), 'H');
+	polled_pair(&c, &sv);
 
 	/* The MTA speaks after 50 ms: the check waits for it. */
 	l = (struct later){ c, 50, 0 };
@@ -467,7 +469,7 @@ test_idle_wait(void **state)
 	p.fd = sv;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(poll(&p, 1, 1), 1);
-	took = ms_since(&t0);
+	took = ts_ms_since(&t0);
 	pthread_join(th, NULL);
 	assert_true(took >= 40 && took < 900);
 	assert_int_equal(read_cmd(sv, data, &len), 'M');
@@ -481,7 +483,7 @@ test_idle_wait(void **state)
 	p.revents = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(poll(&p, 1, 1), 0);
-	took = ms_since(&t0);
+	took = ts_ms_since(&t0);
 	assert_true(took >= 900 && took < 1900);
 
 	/* The MTA hangs up while we wait: libmilter's read sees the end. */
@@ -519,14 +521,12 @@ test_stop(void **state)
 	struct timespec t0;
 	struct later l;
 	pthread_t th;
-	char wire[64], data[64];
+	char data[64];
 	size_t len;
 	double took;
 	int c, sv;
 
-	pair(&c, &sv);
-	assert_int_equal(write(c, wire, cmd(wire, 'H', "h", 2)), 7);
-	assert_int_equal(read_cmd(sv, data, &len), 'H');
+	polled_pair(&c, &sv);
 	p.fd = sv;
 
 	/* Waiting between messages when the stop comes: handed back. */
@@ -534,7 +534,7 @@ test_stop(void **state)
 	assert_int_equal(pthread_create(&th, NULL, stop_later, NULL), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(poll(&p, 1, 1), 0);
-	took = ms_since(&t0);
+	took = ts_ms_since(&t0);
 	pthread_join(th, NULL);
 	assert_true(took >= 40 && took < 500);
 
@@ -554,7 +554,7 @@ test_stop(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p.revents = 0;
 	assert_int_equal(poll(&p, 1, 1), 0);
-	assert_true(ms_since(&t0) < 40);
+	assert_true(ts_ms_since(&t0) < 40);
 	pthread_join(th, NULL);
 	close(c);
 	close(sv);

@@ -76,16 +76,6 @@ complete_later(void *arg)
 	return NULL;
 }
 
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000.0 +
-	    (t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static int progress_calls;
 
 static void
@@ -127,7 +117,7 @@ test_wakes_sleeper(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pthread_create(&th, NULL, complete_later, &l), 0);
 	assert_int_equal(scan_wait(&l.j, progress, NULL), SCAN_OK);
-	took = ms_since(&t0);
+	took = ts_ms_since(&t0);
 	pthread_join(th, NULL);
 	assert_true(took >= 150 && took < 2000);
 	assert_int_equal(progress_calls, 0);
@@ -169,7 +159,7 @@ test_gives_up(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pthread_create(&th, NULL, complete_later, &l), 0);
 	assert_int_equal(scan_wait(&mine, progress, NULL), SCAN_ERR_TIMEOUT);
-	took = ms_since(&t0);
+	took = ts_ms_since(&t0);
 	assert_null(mine);
 	assert_true(took >= 2900 && took < 3500);
 	/* The late completion frees the job: no leak or invalid access
