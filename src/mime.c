@@ -204,6 +204,31 @@ decode_qp(const char *p, size_t n, char *out, int header)
 	return o;
 }
 
+/*
+ * word_at - whether an encoded word "=?charset?B|Q?text?=" starts at s[i];
+ * if so *enc points at its B or Q and *end at its "?=".  Once no "?="
+ * follows at all, none will for any later word either: *no_end is set and
+ * the caller stops looking, or "=?a?B?" repeated would cost a scan to the
+ * end for each.
+ */
+static int
+word_at(const char *s, size_t i, const char **enc, const char **end,
+    int *no_end)
+{
+	const char *q1;
+
+	if (*no_end || s[i] != '=' || s[i + 1] != '?' ||
+	    (q1 = strchr(s + i + 2, '?')) == NULL || q1[1] == '\0' ||
+	    strchr("BbQq", q1[1]) == NULL || q1[2] != '?')
+		return 0;
+	if ((*end = strstr(q1 + 3, "?=")) == NULL) {
+		*no_end = 1;
+		return 0;
+	}
+	*enc = q1 + 1;
+	return 1;
+}
+
 char *
 mime_decode_words(const char *s)
 {
@@ -212,27 +237,20 @@ mime_decode_words(const char *s)
 	int last_was_word = 0, no_end = 0;
 
 	while (i < n) {
-		const char *q1, *q2, *end = NULL;
+		const char *enc, *end;
 
-		/*
-		 * Once no "?=" follows, none will for any later word: stop
-		 * looking, or "=?a?B?" repeated costs a scan to the end each.
-		 */
-		if (!no_end && s[i] == '=' && s[i + 1] == '?' &&
-		    (q1 = strchr(s + i + 2, '?')) != NULL &&
-		    (q1[1] == 'B' || q1[1] == 'b' || q1[1] == 'Q' ||
-		    q1[1] == 'q') && q1[2] == '?' &&
-		    ((end = strstr(q1 + 3, "?=")) != NULL || !(no_end = 1))) {
-			q2 = q1 + 3;
+		if (word_at(s, i, &enc, &end, &no_end)) {
+			const char *text = enc + 2;
+
 			/* Blanks between two encoded words are not text. */
 			if (last_was_word)
 				while (o > 0 && (out[o - 1] == ' ' ||
 				    out[o - 1] == '\t'))
 					o--;
-			if (q1[1] == 'B' || q1[1] == 'b')
-				o += decode_b64(q2, end - q2, out + o);
+			if (*enc == 'B' || *enc == 'b')
+				o += decode_b64(text, end - text, out + o);
 			else
-				o += decode_qp(q2, end - q2, out + o, 1);
+				o += decode_qp(text, end - text, out + o, 1);
 			i = end + 2 - s;
 			last_was_word = 1;
 			continue;

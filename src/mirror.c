@@ -23,7 +23,7 @@
 struct mstat {
 	char		 name[64];
 	atomic_int	 inflight;
-	atomic_ulong	 fired, dropped, ok, failed;
+	atomic_ulong	 fired, dropped, ok, failed, retried;
 };
 
 static struct mstat	 stats[MAX_MIRRORS];
@@ -95,6 +95,10 @@ copy_done(struct scan_job *j, void *arg)
 		atomic_fetch_add(&m->st->ok, 1);
 	else
 		atomic_fetch_add(&m->st->failed, 1);
+	/* A copy has no line of its own (the message has its one summary
+	 * line): copies that needed a retry are counted instead. */
+	if (scan_job_retries(j)[0] != '\0')
+		atomic_fetch_add(&m->st->retried, 1);
 	if (m->set != NULL) {
 		reply = scan_job_reply(j, &len);
 		cmp_set_report(m->set, m->slot, st == SCAN_OK ||
@@ -183,10 +187,11 @@ mirror_log_stats(void)
 	pthread_mutex_lock(&stats_lock);
 	for (int i = 0; i < nstats; i++)
 		log_info("mirror %s: fired=%lu dropped=%lu ok=%lu failed=%lu "
-		    "inflight=%d", stats[i].name,
+		    "retried=%lu inflight=%d", stats[i].name,
 		    atomic_load(&stats[i].fired),
 		    atomic_load(&stats[i].dropped), atomic_load(&stats[i].ok),
 		    atomic_load(&stats[i].failed),
+		    atomic_load(&stats[i].retried),
 		    atomic_load(&stats[i].inflight));
 	pthread_mutex_unlock(&stats_lock);
 }

@@ -117,13 +117,16 @@ scan_submit(struct scan_job *j)
 		atomic_store(&j->state, JOB_DONE);
 		return -1;
 	}
-	/* Waiter and loop; the loop may complete it at once.  (A detached
-	 * job is the loop's alone: scan_complete frees it outright.) */
-	atomic_store(&j->refs, 2);
+	/* Waiter and loop; the loop may complete it at once.  A detached
+	 * job is the loop's alone (scan_complete frees it outright): its
+	 * count stays unused. */
+	if (j->done == NULL)
+		atomic_store(&j->refs, 2);
 	if (loop_enqueue(j, &why) == 0)
 		return 0;
 	/* Refused: complete it here, no waiting; the loop never had it. */
-	atomic_store(&j->refs, 1);
+	if (j->done == NULL)
+		atomic_store(&j->refs, 1);
 	j->status = why;
 	atomic_store(&j->state, JOB_DONE);
 	snprintf(j->error, sizeof(j->error), "%s", scan_status_name(why));

@@ -133,16 +133,6 @@ read_message(const struct blob *blob, size_t max, size_t *len)
 	return p;
 }
 
-/*
- * printable - a copy with control bytes as '?': a rule's option ends up
- * in the X-Spamd-Result header, where a line break would start a new
- * field.  (UTF-8 validity is the JSON writer's business.)
- */
-static char *
-printable(const char *s)
-{
-	return xstrndup_printable(s, strlen(s), '?');
-}
 
 /* decide - action from the score and the forced actions of hits. */
 static enum rspamd_action
@@ -212,7 +202,12 @@ build_reply(const struct config *cfg, struct rule_hit *h, size_t n,
 		v.sym[i].score = h[i].score;
 		v.sym[i].options = xcalloc(h[i].noptions + 1, sizeof(char *));
 		for (size_t j = 0; j < h[i].noptions; j++)
-			v.sym[i].options[j] = printable(h[i].options[j]);
+			/* Control bytes as '?': an option ends up in the
+			 * X-Spamd-Result header, where a line break would
+			 * start a new field.  (UTF-8 validity is the JSON
+			 * writer's business.) */
+			v.sym[i].options[j] = xstrndup_printable(
+			    h[i].options[j], strlen(h[i].options[j]), '?');
 		v.sym[i].noptions = h[i].noptions;
 		v.score += h[i].score;
 	}

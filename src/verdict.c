@@ -323,8 +323,8 @@ parse_milter(struct verdict *v, json_t *m)
 	v->milter_reject = dup_string(m, "reject");
 }
 
-static int	parse_reply(const char *, size_t, struct verdict *, char *,
-		    size_t);
+static int	load_reply(const char *, size_t, json_t **, char *, size_t);
+static void	verdict_of(json_t *, struct verdict *);
 
 int
 verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
@@ -332,36 +332,55 @@ verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
 {
 	_Alignas(16) char space[ARENA_SIZE];
 	struct arena a;
+	json_t *root;
 	int rc;
 
+	memset(v, 0, sizeof(*v));
 	arena_open(&a, space);
-	rc = parse_reply(json, len, v, err, errlen);
+	if ((rc = load_reply(json, len, &root, err, errlen)) == 0) {
+		verdict_of(root, v);
+		json_decref(root);
+	}
 	arena_close(&a);
 	return rc;
 }
 
-/* parse_reply - verdict_parse's work; the tree is gone when it returns. */
+/*
+ * load_reply - parse a reply and check it has a known action; the caller
+ * decrefs *root.  Returns 0, or -1 with the reason in err.
+ */
 static int
-parse_reply(const char *json, size_t len, struct verdict *v, char *err,
+load_reply(const char *json, size_t len, json_t **root, char *err,
     size_t errlen)
 {
+	enum rspamd_action action;
 	json_error_t jerr;
-	json_t *root, *x;
+	json_t *x;
 
-	memset(v, 0, sizeof(*v));
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
+	*root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*root == NULL) {
 		snprintf(err, errlen, "bad JSON at %d:%d: %s", jerr.line,
 		    jerr.column, jerr.text);
 		return -1;
 	}
-	x = json_object_get(root, "action");
-	if (!json_is_object(root) || !json_is_string(x) ||
-	    action_lookup(json_string_value(x), &v->action) == -1) {
+	x = json_object_get(*root, "action");
+	if (!json_is_object(*root) || !json_is_string(x) ||
+	    action_lookup(json_string_value(x), &action) == -1) {
 		snprintf(err, errlen, "reply has no known \"action\"");
-		json_decref(root);
+		json_decref(*root);
 		return -1;
 	}
+	return 0;
+}
+
+/* verdict_of - the verdict of a loaded reply (load_reply checked it). */
+static void
+verdict_of(json_t *root, struct verdict *v)
+{
+	json_t *x;
+
+	action_lookup(json_string_value(json_object_get(root, "action")),
+	    &v->action);
 	v->score = json_number_value(json_object_get(root, "score"));
 	v->required_score = json_number_value(json_object_get(root,
 	    "required_score"));
@@ -373,8 +392,6 @@ parse_reply(const char *json, size_t len, struct verdict *v, char *err,
 	    &v->ndkim, &v->skipped);
 	if ((x = json_object_get(root, "milter")) != NULL && json_is_object(x))
 		parse_milter(v, x);
-	json_decref(root);
-	return 0;
 }
 
 /* parse_symbol - one member of the reply's "symbols" object. */
@@ -402,26 +419,29 @@ int
 verdict_summary(const char *json, size_t len, struct vsummary *out,
     char *err, size_t errlen)
 {
-	struct verdict v;
+	_Alignas(16) char space[ARENA_SIZE];
+	struct arena a;
 	json_t *root, *x, *e;
 	const char *k;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	/* The same acceptance rules as for a verdict. */
-	if (verdict_parse(json, len, &v, err, errlen) == -1)
-		return -1;
-	out->action = v.action;
-	out->score = v.score;
-	out->required_score = v.required_score;
-	verdict_free(&v);
-	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
-		return 0;
-	if ((x = json_object_get(root, "symbols")) != NULL &&
-	    json_is_object(x))
-		json_object_foreach(x, k, e)
-			parse_symbol(out, k, e);
-	json_decref(root);
-	return 0;
+	arena_open(&a, space);
+	/* One parse, with the same acceptance rules as for a verdict. */
+	if ((rc = load_reply(json, len, &root, err, errlen)) == 0) {
+		action_lookup(json_string_value(json_object_get(root,
+		    "action")), &out->action);
+		out->score = json_number_value(json_object_get(root, "score"));
+		out->required_score = json_number_value(json_object_get(root,
+		    "required_score"));
+		if ((x = json_object_get(root, "symbols")) != NULL &&
+		    json_is_object(x))
+			json_object_foreach(x, k, e)
+				parse_symbol(out, k, e);
+		json_decref(root);
+	}
+	arena_close(&a);
+	return rc;
 }
 
 /*

@@ -54,37 +54,6 @@ copy_blob(const struct blob *b, int compress, struct buf *out, char *err,
 	return rc;
 }
 
-/*
- * read_whole - the blob's size bytes, in one piece, as out.  Used for small
- * plain requests: curl writes a body under 64 KB given in one piece in the
- * same send as the request line and headers, so the scanner gets the
- * request in one segment instead of two.
- */
-static int
-read_whole(const struct blob *b, size_t size, struct buf *out, char *err,
-    size_t errlen)
-{
-	char *p;
-	size_t off = 0;
-
-	buf_init(out, size + 1);
-	if ((p = buf_space(out, size)) == NULL) {
-		snprintf(err, errlen, "cannot copy the message");
-		return -1;
-	}
-	while (off < size) {
-		ssize_t n = blob_read(b, off, p + off, size - off);
-
-		if (n <= 0) {
-			snprintf(err, errlen, "cannot read the message back");
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	buf_commit(out, size);
-	return 0;
-}
-
 /* lines_size - bytes of the lines with their CRLFs. */
 static size_t
 lines_size(const struct strlist *l)
@@ -179,8 +148,14 @@ wire_request(const struct wire_opts *o, const char *path,
 		out->built = 1;
 	} else {
 		buf_free(&payload);
+		/*
+		 * A small plain body in one piece: curl then writes it in
+		 * the same send as the request line and headers, and the
+		 * scanner gets the request in one segment instead of two.
+		 */
 		if (blob != NULL && size < ONE_SEND_MAX) {
-			rc = read_whole(blob, size, &out->body, err, errlen);
+			buf_init(&out->body, size + 1);
+			rc = copy_blob(blob, 0, &out->body, err, errlen);
 			out->built = rc == 0;
 		}
 	}

@@ -162,6 +162,8 @@ test_gives_up(void **state)
 	took = ts_ms_since(&t0);
 	assert_null(mine);
 	assert_true(took >= 2900 && took < 3500);
+	/* The waiter let go of its reference; the loop's is the last. */
+	assert_int_equal(atomic_load(&l.j->refs), 1);
 	/* The late completion frees the job: no leak or invalid access
 	 * under valgrind or SANITIZER=address, when run that way by hand. */
 	pthread_join(th, NULL);
