@@ -61,6 +61,7 @@ CORE_SRCS += src/config.c
 CORE_SRCS += src/hostlist.c
 CORE_SRCS += src/session.c
 CORE_SRCS += src/rspamd.c
+CORE_SRCS += src/jscan.c
 CORE_SRCS += src/verdict.c
 CORE_SRCS += src/plan.c
 CORE_SRCS += src/policy.c

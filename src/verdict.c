@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jscan.h"
 #include "verdict.h"
 #include "xalloc.h"
 
@@ -326,22 +327,49 @@ parse_milter(struct verdict *v, json_t *m)
 static int	load_reply(const char *, size_t, json_t **, char *, size_t);
 static void	verdict_of(json_t *, struct verdict *);
 
+/*
+ * The members verdict_of reads; jscan drops the rest (chiefly "symbols")
+ * before jansson sees the reply.
+ */
+static const char *const verdict_keys[] = {
+	"action", "score", "required_score", "is_skipped", "messages",
+	"subject", "dkim-signature", "milter", NULL
+};
+
+#define PICK_STACK	(8 * 1024)	/* a reply up to this needs no malloc */
+
 int
 verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
     size_t errlen)
 {
 	_Alignas(16) char space[ARENA_SIZE];
+	char stack[PICK_STACK], *pick = stack;
 	struct arena a;
 	json_t *root;
+	long n;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
+	if (len > sizeof(stack) - 2)
+		pick = xmalloc(len + 2);
 	arena_open(&a, space);
-	if ((rc = load_reply(json, len, &root, err, errlen)) == 0) {
+	/*
+	 * The whole text is parsed only when jscan cannot vouch for it or
+	 * its picked members fail: then the error names the place in the
+	 * reply as received.
+	 */
+	n = jscan_pick(json, len, verdict_keys, pick);
+	if (n < 0 || load_reply(pick, (size_t)n, &root, err, errlen) == -1)
+		rc = load_reply(json, len, &root, err, errlen);
+	else
+		rc = 0;
+	if (rc == 0) {
 		verdict_of(root, v);
 		json_decref(root);
 	}
 	arena_close(&a);
+	if (pick != stack)
+		free(pick);
 	return rc;
 }
 

@@ -231,6 +231,12 @@ test_malformed(void **state)
 		"{\"action\":\"explode\"}", "{\"action\":\"reject\"", 
 		"{\"action\":\"reject\",\"action\":\"no action\"}",
 		"{\"action\":\"no action\\u0000\"}",
+		/* Broken where the verdict does not look (verdict.c skips
+		 * those members): still refused. */
+		"{\"action\":\"reject\",\"symbols\":{\"A\":[1,]}}",
+		"{\"action\":\"reject\",\"symbols\":\"\xff\"}",
+		"{\"action\":\"reject\",\"symbols\":\"\\ud800\"}",
+		"{\"action\":\"reject\"} x",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -260,6 +266,38 @@ test_score_fields(void **state)
 	assert_true(v.required_score == 15);
 	assert_int_equal(v.action, RSPAMD_ADD_HEADER);
 	verdict_free(&v);
+}
+
+/*
+ * verdict.c hands jansson only the members it reads (jscan).  When jscan
+ * cannot vouch for a reply, or the picked members fail, the whole reply is
+ * parsed as received: an escaped key still counts, and an error names the
+ * place in the reply itself.
+ */
+static void
+test_pick_fallback(void **state)
+{
+	const char *esc = "{\"symbols\":{},\"\\u0061ction\":\"reject\","
+	    "\"score\":3}";
+	const char *range = "{\"symbols\":{\"A\":{}},\"action\":\"reject\","
+	    "\"score\":1e999}";
+	const char *deep = "{\"symbols\":{\"A\":[1,]},\"action\":\"reject\"}";
+	struct verdict v;
+	char err[256];
+
+	assert_int_equal(verdict_parse(esc, strlen(esc), &v, err,
+	    sizeof(err)), 0);
+	assert_int_equal(v.action, RSPAMD_REJECT);
+	assert_true(v.score == 3);
+	verdict_free(&v);
+	assert_int_equal(verdict_parse(range, strlen(range), &v, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad JSON at 1:"));
+	/* The column counts in the reply received, past the symbols. */
+	assert_true(atoi(err + strlen("bad JSON at 1:")) > 40);
+	assert_int_equal(verdict_parse(deep, strlen(deep), &v, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad JSON at 1:"));
 }
 
 /*
@@ -330,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_plan_table),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_score_fields),
+		cmocka_unit_test(test_pick_fallback),
 		cmocka_unit_test(test_big_reply),
 	};
 

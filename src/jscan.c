@@ -1,0 +1,371 @@
+/*
+ * jscan.c - keep only some members of a JSON object; see jscan.h.
+ *
+ * One pass over the text with an explicit stack of open containers (a bit
+ * each: object or array), so that deep nesting costs 256 bytes of stack,
+ * not a recursion.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "jscan.h"
+
+struct scanner {
+	const unsigned char	*p;
+	const unsigned char	*end;
+};
+
+/*
+ * plain_byte - a byte that stands for itself inside a string: printable
+ * ASCII but the quote and the backslash.  Control bytes end the scan (they
+ * are refused) and so do bytes from 0x80 (UTF-8, checked apart).
+ */
+static const unsigned char plain_byte[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 10 */
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 70 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 80 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 90 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* a0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* b0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* c0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* d0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* e0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* f0 */
+};
+
+static void
+skip_blanks(struct scanner *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/* take - the next byte after blanks is c: consume it. */
+static int
+take(struct scanner *s, unsigned char c)
+{
+	skip_blanks(s);
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* utf8_seq - length of the well-formed UTF-8 sequence at p, or 0. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = p[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0xc2 || c > 0xf4)	/* a continuation, or overlong lead */
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if ((size_t)(end - p) < n)
+		return 0;
+	cp = c & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* hex4 - the value of 4 hex digits at p, or -1. */
+static long
+hex4(const unsigned char *p, const unsigned char *end)
+{
+	long v = 0;
+
+	if (end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* escape - after a backslash: one escape; a surrogate must be a pair. */
+static int
+escape(struct scanner *s)
+{
+	long u, lo;
+
+	if (s->p >= s->end)
+		return -1;
+	if (strchr("\"\\/bfnrt", *s->p) != NULL && *s->p != '\0') {
+		s->p++;
+		return 0;
+	}
+	if (*s->p != 'u' || (u = hex4(s->p + 1, s->end)) < 0)
+		return -1;
+	s->p += 5;
+	if (u == 0 || (u >= 0xdc00 && u <= 0xdfff))
+		return -1;
+	if (u >= 0xd800 && u <= 0xdbff) {
+		if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u' ||
+		    (lo = hex4(s->p + 2, s->end)) < 0xdc00 || lo > 0xdfff)
+			return -1;
+		s->p += 6;
+	}
+	return 0;
+}
+
+/*
+ * string - at the opening quote: skip the string.  *plain is cleared if
+ * it holds an escape (its bytes are then not its value).
+ */
+static int
+string(struct scanner *s, int *plain)
+{
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	s->p++;
+	while (s->p < s->end) {
+		unsigned char c;
+		size_t n;
+
+		/* Most of a reply is plain ASCII text: one lookup a byte. */
+		while (s->p < s->end && plain_byte[*s->p])
+			s->p++;
+		if (s->p >= s->end)
+			break;
+		c = *s->p;
+
+		if (c == '"') {
+			s->p++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			s->p++;
+			*plain = 0;
+			if (escape(s) == -1)
+				return -1;
+		} else if (c < 0x80) {
+			s->p++;
+		} else if ((n = utf8_seq(s->p, s->end)) == 0) {
+			return -1;
+		} else {
+			s->p += n;
+		}
+	}
+	return -1;
+}
+
+static int
+is_digit(const struct scanner *s)
+{
+	return s->p < s->end && *s->p >= '0' && *s->p <= '9';
+}
+
+/* number - -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+number(struct scanner *s)
+{
+	if (s->p < s->end && *s->p == '-')
+		s->p++;
+	if (!is_digit(s))
+		return -1;
+	if (*s->p++ != '0')
+		while (is_digit(s))
+			s->p++;
+	else if (is_digit(s))
+		return -1;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (!is_digit(s))
+			return -1;
+		while (is_digit(s))
+			s->p++;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (!is_digit(s))
+			return -1;
+		while (is_digit(s))
+			s->p++;
+	}
+	return 0;
+}
+
+static int
+literal(struct scanner *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+		return -1;
+	s->p += n;
+	return 0;
+}
+
+/* key - a member's key and its colon; its span goes to *k, *kn. */
+static int
+key(struct scanner *s, const unsigned char **k, size_t *kn, int *plain)
+{
+	skip_blanks(s);
+	*k = s->p;
+	if (string(s, plain) == -1)
+		return -1;
+	*kn = (size_t)(s->p - *k);
+	return take(s, ':') ? 0 : -1;
+}
+
+/* scalar - a string, number or literal at s->p. */
+static int
+scalar(struct scanner *s)
+{
+	int plain = 1;
+
+	switch (*s->p) {
+	case '"':
+		return string(s, &plain);
+	case 't':
+		return literal(s, "true");
+	case 'f':
+		return literal(s, "false");
+	case 'n':
+		return literal(s, "null");
+	default:
+		return number(s);
+	}
+}
+
+/*
+ * value - skip one whole value.  open holds a bit per open container (1:
+ * object), the innermost at bit depth - 1.
+ */
+static int
+value(struct scanner *s)
+{
+	uint8_t open[JSCAN_MAX_DEPTH / 8];
+	size_t depth = 0;
+	const unsigned char *k;
+	size_t kn;
+	int plain = 1;
+
+	for (;;) {
+		/* A value starts here. */
+		skip_blanks(s);
+		if (s->p >= s->end)
+			return -1;
+		if (*s->p == '{' || *s->p == '[') {
+			int obj = *s->p++ == '{';
+
+			/* The reply object itself is one level. */
+			if (depth + 1 >= JSCAN_MAX_DEPTH)
+				return -1;
+			if (obj)
+				open[depth / 8] |= (uint8_t)(1u << depth % 8);
+			else
+				open[depth / 8] &= (uint8_t)~(1u << depth % 8);
+			depth++;
+			if (!take(s, obj ? '}' : ']')) {
+				if (obj && key(s, &k, &kn, &plain) == -1)
+					return -1;
+				continue;
+			}
+			depth--;
+		} else if (scalar(s) == -1) {
+			return -1;
+		}
+		/* A value ended: close what it ends, then the next one. */
+		for (;;) {
+			int obj;
+
+			if (depth == 0)
+				return 0;
+			obj = open[(depth - 1) / 8] >> (depth - 1) % 8 & 1;
+			if (take(s, ',')) {
+				if (obj && key(s, &k, &kn, &plain) == -1)
+					return -1;
+				break;
+			}
+			if (!take(s, obj ? '}' : ']'))
+				return -1;
+			depth--;
+		}
+	}
+}
+
+/* wanted - whether the raw key k (quotes included) is one of keys. */
+static int
+wanted(const unsigned char *k, size_t kn, const char *const *keys)
+{
+	for (; *keys != NULL; keys++) {
+		size_t n = strlen(*keys);
+
+		if (kn == n + 2 && memcmp(k + 1, *keys, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+long
+jscan_pick(const char *text, size_t len, const char *const *keys, char *out)
+{
+	struct scanner s = { (const unsigned char *)text,
+	    (const unsigned char *)text + len };
+	size_t o = 0;
+
+	if (!take(&s, '{'))
+		return -1;
+	out[o++] = '{';
+	if (!take(&s, '}')) {
+		do {
+			const unsigned char *k, *v;
+			size_t kn;
+			int plain = 1;
+
+			if (key(&s, &k, &kn, &plain) == -1 || !plain)
+				return -1;
+			skip_blanks(&s);
+			v = s.p;
+			if (value(&s) == -1)
+				return -1;
+			if (wanted(k, kn, keys)) {
+				if (o > 1)
+					out[o++] = ',';
+				memcpy(out + o, k, kn);
+				o += kn;
+				out[o++] = ':';
+				memcpy(out + o, v, (size_t)(s.p - v));
+				o += (size_t)(s.p - v);
+			}
+		} while (take(&s, ','));
+		if (!take(&s, '}'))
+			return -1;
+	}
+	skip_blanks(&s);
+	if (s.p != s.end)
+		return -1;
+	out[o++] = '}';
+	return (long)o;
+}
