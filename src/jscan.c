@@ -329,15 +329,15 @@ wanted(const unsigned char *k, size_t kn, const char *const *keys)
 }
 
 long
-jscan_pick(const char *text, size_t len, const char *const *keys, char *out)
+jscan_pick(const char *text, size_t len, const char *const *keys,
+    struct jmember *out, size_t max)
 {
 	struct scanner s = { (const unsigned char *)text,
 	    (const unsigned char *)text + len };
-	size_t o = 0;
+	size_t n = 0;
 
 	if (!take(&s, '{'))
 		return -1;
-	out[o++] = '{';
 	if (!take(&s, '}')) {
 		do {
 			const unsigned char *k, *v;
@@ -351,21 +351,199 @@ jscan_pick(const char *text, size_t len, const char *const *keys, char *out)
 			if (value(&s) == -1)
 				return -1;
 			if (wanted(k, kn, keys)) {
-				if (o > 1)
-					out[o++] = ',';
-				memcpy(out + o, k, kn);
-				o += kn;
-				out[o++] = ':';
-				memcpy(out + o, v, (size_t)(s.p - v));
-				o += (size_t)(s.p - v);
+				if (n == max)
+					return -1;
+				out[n].key.p = (const char *)k;
+				out[n].key.n = kn;
+				out[n].val.p = (const char *)v;
+				out[n].val.n = (size_t)(s.p - v);
+				n++;
 			}
 		} while (take(&s, ','));
 		if (!take(&s, '}'))
 			return -1;
 	}
 	skip_blanks(&s);
-	if (s.p != s.end)
-		return -1;
-	out[o++] = '}';
-	return (long)o;
+	return s.p == s.end ? (long)n : -1;
+}
+
+/*
+ * Reading a checked text.  Nothing below checks again: the spans come from
+ * a text jscan_pick accepted, so strings end, escapes are whole and
+ * containers close.
+ */
+
+enum jtype
+jscan_type(struct jspan v)
+{
+	switch (v.p[0]) {
+	case '{':
+		return JT_OBJECT;
+	case '[':
+		return JT_ARRAY;
+	case '"':
+		return JT_STRING;
+	case 't':
+		return JT_TRUE;
+	case 'f':
+		return JT_FALSE;
+	case 'n':
+		return JT_NULL;
+	default:
+		return JT_NUMBER;
+	}
+}
+
+/* skip_checked - past one value of a checked text. */
+static const char *
+skip_checked(const char *p)
+{
+	size_t depth = 0;
+
+	do {
+		switch (*p) {
+		case '"':
+			for (p++; *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			p++;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			p++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			p++;
+			break;
+		default:
+			/* A number, a literal, blanks, a comma or a colon. */
+			p++;
+			while (depth == 0 && strchr(",}] \t\r\n", *p) == NULL)
+				p++;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+void
+jscan_iter(struct jspan c, struct jiter *it)
+{
+	it->obj = c.p[0] == '{';
+	it->p = c.p + 1;		/* past the bracket */
+	it->end = c.p + c.n - 1;	/* at the closing one */
+}
+
+static const char *
+blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+int
+jscan_next(struct jiter *it, struct jspan *k, struct jspan *v)
+{
+	const char *p = blanks(it->p);
+
+	if (*p == ',')
+		p = blanks(p + 1);
+	if (p >= it->end)
+		return 0;
+	if (it->obj) {
+		k->p = p;
+		p = skip_checked(p);
+		k->n = (size_t)(p - k->p);
+		p = blanks(blanks(p) + 1);	/* past the colon */
+	}
+	v->p = p;
+	p = skip_checked(p);
+	v->n = (size_t)(p - v->p);
+	it->p = p;
+	return 1;
+}
+
+/* put_utf8 - code point cp as UTF-8 at o; returns the bytes written. */
+static size_t
+put_utf8(char *o, unsigned long cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * An escape never takes more room than it writes: \uXXXX (6 bytes) is at
+ * most 3 bytes of UTF-8, a pair (12) is 4, and the quotes give the NUL its
+ * room.
+ */
+size_t
+jscan_unescape(struct jspan s, char *out)
+{
+	const unsigned char *p = (const unsigned char *)s.p + 1;
+	const unsigned char *end = (const unsigned char *)s.p + s.n - 1;
+	size_t o = 0;
+
+	while (p < end) {
+		const unsigned char *q = p;
+		unsigned long cp;
+
+		while (q < end && *q != '\\')
+			q++;
+		memcpy(out + o, p, (size_t)(q - p));
+		o += (size_t)(q - p);
+		if ((p = q) >= end)
+			break;
+		switch (p[1]) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u':
+			cp = (unsigned long)hex4(p + 2, end);
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    ((unsigned long)hex4(p + 8, end) - 0xdc00);
+				p += 6;
+			}
+			o += put_utf8(out + o, cp);
+			p += 4;
+			break;
+		default:	/* " \ / */
+			out[o++] = (char)p[1];
+		}
+		p += 2;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+int
+jscan_is_integer(struct jspan v)
+{
+	for (size_t i = 0; i < v.n; i++)
+		if (v.p[i] == '.' || v.p[i] == 'e' || v.p[i] == 'E')
+			return 0;
+	return 1;
 }

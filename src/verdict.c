@@ -4,6 +4,7 @@
  * This is the only file that includes <jansson.h>.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -325,51 +326,174 @@ parse_milter(struct verdict *v, json_t *m)
 }
 
 static int	load_reply(const char *, size_t, json_t **, char *, size_t);
+static int	check_reply(json_t *, char *, size_t);
 static void	verdict_of(json_t *, struct verdict *);
 
 /*
- * The members verdict_of reads; jscan drops the rest (chiefly "symbols")
- * before jansson sees the reply.
+ * The members verdict_of reads; jscan skips the rest (chiefly "symbols").
  */
 static const char *const verdict_keys[] = {
 	"action", "score", "required_score", "is_skipped", "messages",
 	"subject", "dkim-signature", "milter", NULL
 };
 
-#define PICK_STACK	(8 * 1024)	/* a reply up to this needs no malloc */
+#define PICK_MAX	32	/* more picked members than this: parse it all */
+#define BUILD_DEPTH	64	/* deeper than this: parse it all */
+#define KEY_STACK	256
+
+static json_t	*build(struct jspan, int);
+
+/* build_number - as jansson reads one: an integer unless it has a fraction
+ * or an exponent; NULL past the range jansson takes. */
+static json_t *
+build_number(struct jspan v)
+{
+	char small[64], *s = v.n < sizeof(small) ? small : xmalloc(v.n + 1);
+	json_t *j = NULL;
+	char *end;
+
+	memcpy(s, v.p, v.n);
+	s[v.n] = '\0';
+	errno = 0;
+	if (jscan_is_integer(v)) {
+		long long i = strtoll(s, &end, 10);
+
+		if (errno == 0)
+			j = json_integer(i);
+	} else {
+		/* An overflow gives HUGE_VAL, which json_real refuses as
+		 * json_loadb does; an underflow gives what json_loadb gets. */
+		j = json_real(strtod(s, &end));
+	}
+	if (s != small)
+		free(s);
+	return j;
+}
+
+/* unescape - a string or key span, decoded; *n gets its length. */
+static char *
+unescape(struct jspan v, char *small, size_t *n)
+{
+	char *s = v.n <= KEY_STACK ? small : xmalloc(v.n);
+
+	*n = jscan_unescape(v, s);
+	return s;
+}
+
+/* add_member - o[key] = build(val); NULL for a duplicate key, as jansson's
+ * JSON_REJECT_DUPLICATES. */
+static json_t *
+add_member(json_t *o, struct jspan key, struct jspan val, int depth)
+{
+	char small[KEY_STACK], *k;
+	json_t *x = NULL;
+	size_t n;
+
+	k = unescape(key, small, &n);
+	if (json_object_getn(o, k, n) == NULL && (x = build(val, depth)) !=
+	    NULL && json_object_setn_new_nocheck(o, k, n, x) == -1)
+		x = NULL;
+	if (k != small)
+		free(k);
+	return x;
+}
+
+/*
+ * build - the jansson value of a checked span, with json_loadb's rules for
+ * what jscan leaves to its reader (number range, duplicate keys); NULL if
+ * json_loadb would have refused it, or it is nested too deep to build here.
+ */
+static json_t *
+build(struct jspan v, int depth)
+{
+	char small[KEY_STACK], *s;
+	struct jspan k, e;
+	struct jiter it;
+	json_t *j;
+	size_t n;
+
+	switch (jscan_type(v)) {
+	case JT_OBJECT:
+	case JT_ARRAY:
+		if (depth >= BUILD_DEPTH)
+			return NULL;
+		j = jscan_type(v) == JT_OBJECT ? json_object() : json_array();
+		jscan_iter(v, &it);
+		while (j != NULL && jscan_next(&it, &k, &e))
+			if (json_is_object(j) ? add_member(j, k, e,
+			    depth + 1) == NULL : json_array_append_new(j,
+			    build(e, depth + 1)) == -1) {
+				json_decref(j);
+				j = NULL;
+			}
+		return j;
+	case JT_STRING:
+		s = unescape(v, small, &n);
+		j = json_stringn_nocheck(s, n);
+		if (s != small)
+			free(s);
+		return j;
+	case JT_NUMBER:
+		return build_number(v);
+	case JT_TRUE:
+		return json_true();
+	case JT_FALSE:
+		return json_false();
+	default:
+		return json_null();
+	}
+}
+
+/*
+ * pick_reply - the reply object with only the verdict's members, built
+ * from jscan's spans; NULL if jscan cannot vouch for the text or a member
+ * would not load.
+ */
+static json_t *
+pick_reply(const char *json, size_t len)
+{
+	struct jmember m[PICK_MAX];
+	long n = jscan_pick(json, len, verdict_keys, m, PICK_MAX);
+	json_t *root;
+
+	if (n < 0 || (root = json_object()) == NULL)
+		return NULL;
+	for (long i = 0; i < n; i++)
+		if (add_member(root, m[i].key, m[i].val, 1) == NULL) {
+			json_decref(root);
+			return NULL;
+		}
+	return root;
+}
 
 int
 verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
     size_t errlen)
 {
 	_Alignas(16) char space[ARENA_SIZE];
-	char stack[PICK_STACK], *pick = stack;
 	struct arena a;
 	json_t *root;
-	long n;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	if (len > sizeof(stack) - 2)
-		pick = xmalloc(len + 2);
 	arena_open(&a, space);
 	/*
-	 * The whole text is parsed only when jscan cannot vouch for it or
-	 * its picked members fail: then the error names the place in the
-	 * reply as received.
+	 * The whole text goes through json_loadb only when jscan cannot
+	 * vouch for it or its picked members fail: then the error names
+	 * the place in the reply as received.
 	 */
-	n = jscan_pick(json, len, verdict_keys, pick);
-	if (n < 0 || load_reply(pick, (size_t)n, &root, err, errlen) == -1)
+	if ((root = pick_reply(json, len)) == NULL ||
+	    check_reply(root, err, errlen) == -1) {
+		json_decref(root);
 		rc = load_reply(json, len, &root, err, errlen);
-	else
+	} else {
 		rc = 0;
+	}
 	if (rc == 0) {
 		verdict_of(root, v);
 		json_decref(root);
 	}
 	arena_close(&a);
-	if (pick != stack)
-		free(pick);
 	return rc;
 }
 
@@ -381,9 +505,7 @@ static int
 load_reply(const char *json, size_t len, json_t **root, char *err,
     size_t errlen)
 {
-	enum rspamd_action action;
 	json_error_t jerr;
-	json_t *x;
 
 	*root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (*root == NULL) {
@@ -391,11 +513,23 @@ load_reply(const char *json, size_t len, json_t **root, char *err,
 		    jerr.column, jerr.text);
 		return -1;
 	}
-	x = json_object_get(*root, "action");
-	if (!json_is_object(*root) || !json_is_string(x) ||
+	if (check_reply(*root, err, errlen) == -1) {
+		json_decref(*root);
+		return -1;
+	}
+	return 0;
+}
+
+/* check_reply - a loaded reply is an object with a known action. */
+static int
+check_reply(json_t *root, char *err, size_t errlen)
+{
+	enum rspamd_action action;
+	json_t *x = json_object_get(root, "action");
+
+	if (!json_is_object(root) || !json_is_string(x) ||
 	    action_lookup(json_string_value(x), &action) == -1) {
 		snprintf(err, errlen, "reply has no known \"action\"");
-		json_decref(*root);
 		return -1;
 	}
 	return 0;

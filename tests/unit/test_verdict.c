@@ -301,6 +301,308 @@ test_pick_fallback(void **state)
 }
 
 /*
+ * The fast path (jscan picks, verdict.c builds) against json_loadb of the
+ * whole reply: a reply that starts with a member whose key is escaped
+ * ("\u0078") always takes the second way (jscan.h), and means the same.
+ * So every generated reply is parsed both ways and the two verdicts must
+ * agree to the byte, failures included.
+ */
+static uint64_t vrng = 0x2545f4914f6cdd1dull;
+
+static unsigned
+vrnd(unsigned n)
+{
+	vrng ^= vrng << 13;
+	vrng ^= vrng >> 7;
+	vrng ^= vrng << 17;
+	return (unsigned)(vrng % n);
+}
+
+#define PICK(a)	((a)[vrnd(sizeof(a) / sizeof(*(a)))])
+
+static const char *const g_actions[] = {
+	"\"no action\"", "\"reject\"", "\"add header\"", "\"add_header\"",
+	"\"rewrite subject\"", "\"soft reject\"", "\"greylist\"",
+	"\"REJECT\"", "\"discard\"", "\"quarantine\"", "\"bogus\"", "5",
+	"\"re\\u006aect\"", "null"
+};
+static const char *const g_nums[] = {
+	"0", "-0", "4.9", "15", "15.0", "-2.5e1", "1E2", "1e999", "-1e999",
+	"1e-400", "9223372036854775807", "9223372036854775808", "100000",
+	"100001", "-100000", "-3", "2", "0.1", "\"7\"", "true", "[]"
+};
+static const char *const g_strs[] = {
+	"\"\"", "\"Spam here\"", "\"a\\r\\nb\\rc\\n\"", "\"\\u00e9t\\u00e9\"",
+	"\"\\ud83d\\ude00 \xc3\xa9\"", "\"tab\\there\\/x\"", "\"q\\\"q\\\\\"",
+	"\"<a@b.example>\"", "17", "null", "{}", "[\"x\"]"
+};
+static const char *const g_names[] = {
+	"X-Spamd-Result", "X-Spam", "Subject", "X-A", "Bad Name", "X:y", "",
+	"X-\\u0041", "X-\xc3\xa9"
+};
+
+static void
+g_value_list(struct buf *b, const char *const *pool, size_t n)
+{
+	unsigned k = vrnd(4);
+
+	if (vrnd(2)) {
+		buf_puts(b, pool[vrnd((unsigned)n)]);
+		return;
+	}
+	buf_puts(b, "[");
+	for (unsigned i = 0; i < k; i++)
+		buf_printf(b, "%s%s", i ? "," : "", pool[vrnd((unsigned)n)]);
+	buf_puts(b, "]");
+}
+
+static void
+g_header_entry(struct buf *b)
+{
+	switch (vrnd(4)) {
+	case 0:
+		buf_puts(b, PICK(g_strs));
+		break;
+	case 1:
+		buf_printf(b, "{\"value\":%s,\"order\":%s}", PICK(g_strs),
+		    PICK(g_nums));
+		break;
+	case 2:
+		buf_printf(b, "{\"index\":%s,\"value\":%s}", PICK(g_nums),
+		    PICK(g_strs));
+		break;
+	default:
+		buf_printf(b, "{\"value\":%s}", PICK(g_strs));
+	}
+}
+
+/* g_object_of - {name: entry, ...}, now and then with a repeated name. */
+static void
+g_object_of(struct buf *b, void (*entry)(struct buf *))
+{
+	unsigned n = vrnd(4);
+	const char *last = NULL;
+
+	buf_puts(b, "{");
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = last != NULL && vrnd(8) == 0 ? last :
+		    PICK(g_names);
+
+		buf_printf(b, "%s\"%s\":", i ? "," : "", name);
+		if (vrnd(3) == 0) {
+			buf_puts(b, "[");
+			entry(b);
+			buf_puts(b, ",");
+			entry(b);
+			buf_puts(b, "]");
+		} else {
+			entry(b);
+		}
+		last = name;
+	}
+	buf_puts(b, "}");
+}
+
+static void
+g_num(struct buf *b)
+{
+	buf_puts(b, PICK(g_nums));
+}
+
+static void
+g_str(struct buf *b)
+{
+	buf_puts(b, PICK(g_strs));
+}
+
+static void
+g_milter(struct buf *b)
+{
+	static const char *const keys[] = {
+		"remove_headers", "add_headers", "add_rcpt", "del_rcpt",
+		"change_from", "no_action", "spam_header", "reject"
+	};
+	unsigned n = vrnd(6);
+
+	buf_puts(b, "{");
+	for (unsigned i = 0; i < n; i++) {
+		const char *k = PICK(keys);
+
+		buf_printf(b, "%s\"%s\":", i ? "," : "", k);
+		if (strcmp(k, "remove_headers") == 0)
+			g_object_of(b, g_num);
+		else if (strcmp(k, "add_headers") == 0)
+			g_object_of(b, g_header_entry);
+		else if (strcmp(k, "spam_header") == 0 && vrnd(2))
+			g_object_of(b, g_str);
+		else if (strcmp(k, "no_action") == 0)
+			buf_puts(b, vrnd(2) ? "true" : "false");
+		else if (strcmp(k, "reject") == 0)
+			buf_puts(b, vrnd(2) ? "\"discard\"" : "\"quarantine\"");
+		else
+			g_value_list(b, g_strs, sizeof(g_strs) /
+			    sizeof(*g_strs));
+	}
+	buf_puts(b, "}");
+}
+
+static void
+g_member(struct buf *b, const char *k)
+{
+	if (strcmp(k, "action") == 0)
+		buf_puts(b, PICK(g_actions));
+	else if (strstr(k, "score") != NULL)
+		g_num(b);
+	else if (strcmp(k, "is_skipped") == 0)
+		buf_puts(b, vrnd(2) ? "true" : "1");
+	else if (strcmp(k, "messages") == 0)
+		buf_printf(b, "{\"smtp_message\":%s}", PICK(g_strs));
+	else if (strcmp(k, "milter") == 0)
+		g_milter(b);
+	else if (strcmp(k, "symbols") == 0)
+		buf_puts(b, "{\"R_A\":{\"name\":\"R_A\",\"score\":1.5,"
+		    "\"options\":[\"\\u00e9\",\"}\"]}}");
+	else
+		g_value_list(b, g_strs, sizeof(g_strs) / sizeof(*g_strs));
+}
+
+/*
+ * g_reply - a reply: members in any order, each once, but now and then a
+ * verdict member twice (which both ways must refuse).  Members verdict.c
+ * skips never repeat, and their numbers stay in range: jscan.h leaves
+ * those two checks to whoever reads a member, and nobody reads these.
+ */
+static void
+g_reply(struct buf *b)
+{
+	static const char *const keys[] = {
+		"action", "milter", "score", "required_score", "is_skipped",
+		"messages", "subject", "dkim-signature", "symbols", "urls"
+	};
+	enum { NKEYS = sizeof(keys) / sizeof(*keys) };
+	unsigned used = 0, out = 0;
+
+	buf_puts(b, "{");
+	for (unsigned i = 0; i < 2 * NKEYS; i++) {
+		/* Action and milter first, most of the time. */
+		unsigned k = i < 2 ? i : vrnd(NKEYS);
+
+		if ((i < 2 && vrnd(5) == 0) || (i >= 2 && vrnd(3) != 0))
+			continue;
+		if ((used & 1u << k) && (k >= 8 || vrnd(10) != 0))
+			continue;
+		used |= 1u << k;
+		buf_printf(b, "%s\"%s\" : ", out++ ? ", " : "", keys[k]);
+		g_member(b, keys[k]);
+	}
+	buf_puts(b, "}");
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static int
+strs_eq(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (!str_eq(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+static int
+hdrs_eq(const struct vheader *a, size_t na, const struct vheader *b,
+    size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (!str_eq(a[i].name, b[i].name) ||
+		    !str_eq(a[i].value, b[i].value) ||
+		    a[i].has_order != b[i].has_order ||
+		    a[i].order != b[i].order)
+			return 0;
+	return 1;
+}
+
+static int
+verdict_eq(const struct verdict *a, const struct verdict *b)
+{
+	if (a->nrm != b->nrm)
+		return 0;
+	for (size_t i = 0; i < a->nrm; i++)
+		if (!str_eq(a->rm[i].name, b->rm[i].name) ||
+		    a->rm[i].pos != b->rm[i].pos)
+			return 0;
+	return a->action == b->action &&
+	    memcmp(&a->score, &b->score, sizeof(a->score)) == 0 &&
+	    memcmp(&a->required_score, &b->required_score,
+	    sizeof(a->score)) == 0 &&
+	    a->is_skipped == b->is_skipped &&
+	    str_eq(a->smtp_message, b->smtp_message) &&
+	    str_eq(a->subject, b->subject) &&
+	    hdrs_eq(a->add, a->nadd, b->add, b->nadd) &&
+	    str_eq(a->change_from, b->change_from) &&
+	    strs_eq(a->add_rcpt, a->nadd_rcpt, b->add_rcpt, b->nadd_rcpt) &&
+	    strs_eq(a->del_rcpt, a->ndel_rcpt, b->del_rcpt, b->ndel_rcpt) &&
+	    strs_eq(a->dkim, a->ndkim, b->dkim, b->ndkim) &&
+	    a->no_action == b->no_action &&
+	    hdrs_eq(a->spam, a->nspam, b->spam, b->nspam) &&
+	    str_eq(a->milter_reject, b->milter_reject) &&
+	    a->skipped == b->skipped;
+}
+
+static void
+test_fast_path_agrees(void **state)
+{
+	enum { CASES = 20000 };
+	unsigned ok = 0, refused = 0, mods = 0;
+	struct buf b, slow;
+
+	buf_init(&b, 1 << 20);
+	buf_init(&slow, 1 << 20);
+	for (unsigned i = 0; i < CASES; i++) {
+		struct verdict v1, v2;
+		char e1[256], e2[256];
+		int r1, r2;
+
+		buf_reset(&b);
+		buf_reset(&slow);
+		g_reply(&b);
+		buf_printf(&slow, "{\"\\u0078\":0,%s", b.data + 1);
+		r1 = verdict_parse(b.data, b.len, &v1, e1, sizeof(e1));
+		r2 = verdict_parse(slow.data, slow.len, &v2, e2, sizeof(e2));
+		if (r1 != r2)
+			fail_msg("case %u: fast %d (%s), whole %d (%s): %s", i,
+			    r1, r1 ? e1 : "", r2, r2 ? e2 : "", b.data);
+		if (r1 == 0) {
+			if (!verdict_eq(&v1, &v2))
+				fail_msg("case %u: verdicts differ: %s", i,
+				    b.data);
+			mods += v1.nadd + v1.nrm + v1.nspam + v1.ndkim > 0;
+			verdict_free(&v1);
+			verdict_free(&v2);
+			ok++;
+		} else {
+			refused++;
+		}
+	}
+	buf_free(&b);
+	buf_free(&slow);
+	/* Both outcomes, and header work among the agreed, or this shows
+	 * little. */
+	assert_true(ok > CASES / 10 && refused > CASES / 10);
+	print_message("verdicts: %u agreed (%u with header changes), %u "
+	    "refused both ways\n", ok, mods, refused);
+	assert_true(mods > ok / 4);
+}
+
+/*
  * A reply parses from an arena on the stack while it is small, and spills
  * to malloc once it is not (verdict.c).  A reply of some 160 KB, with 2000
  * symbols and 600 header values, has most of its tree outside the arena:
@@ -369,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_score_fields),
 		cmocka_unit_test(test_pick_fallback),
+		cmocka_unit_test(test_fast_path_agrees),
 		cmocka_unit_test(test_big_reply),
 	};
 
