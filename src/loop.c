@@ -54,6 +54,8 @@
 #define MAX_IDLE_CONNS	512
 /* Easy handles kept for reuse: each new one costs several allocations. */
 #define EASY_POOL	64
+/* Sockets held between two curl calls (settle); past it, epoll at once. */
+#define SOCK_PENDING	64
 
 /* One HTTP request to one upstream: a scan attempt, or a ping (job NULL). */
 struct attempt {
@@ -109,6 +111,16 @@ static struct {
 	pthread_t	 thread;
 	atomic_int	 dump;		/* SIGUSR2: log the counters */
 	/* loop only */
+	/*
+	 * Sockets between two curl calls (sock_cb, settle): new ones that
+	 * curl waits to see writable, to try once before asking epoll, and
+	 * removed ones still open, whose epoll entry goes with their close.
+	 */
+	curl_socket_t	 probe[SOCK_PENDING];
+	int		 nprobe;
+	curl_socket_t	 probing;	/* being tried; -1 once curl says more */
+	curl_socket_t	 unwatch[SOCK_PENDING];
+	int		 nunwatch;
 	CURL		*pool[EASY_POOL];
 	int		 npool;
 	LIST_HEAD(, lgroup) groups;
@@ -119,6 +131,7 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.ep = -1,
 	.wake = -1,
+	.probing = CURL_SOCKET_BAD,
 };
 
 /* now_s - monotonic seconds. */
@@ -370,6 +383,8 @@ host_url(const struct host *h, const char *path, char *url, size_t len)
 		snprintf(url, len, "http://%s:%d%s", h->name, h->port, path);
 }
 
+static int	close_cb(void *, curl_socket_t);
+
 /* easy_common - options every transfer shares. */
 static void
 easy_common(struct attempt *a, const char *path, long timeout_ms,
@@ -395,6 +410,7 @@ easy_common(struct attempt *a, const char *path, long timeout_ms,
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a->errbuf);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "scanmilter/" SCANMILTER_VERSION);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
 }
 
 /* easy_get - a clean easy handle, from the pool if it has one. */
@@ -886,7 +902,45 @@ drop_pings(void)
 	}
 }
 
-/* sock_cb - CURLMOPT_SOCKETFUNCTION: keep epoll in step with curl. */
+/* drop_fd - take fd off list[] (of *n); whether it was there. */
+static int
+drop_fd(curl_socket_t *list, int *n, curl_socket_t fd)
+{
+	for (int i = 0; i < *n; i++)
+		if (list[i] == fd) {
+			list[i] = list[--*n];
+			return 1;
+		}
+	return 0;
+}
+
+/* watch - have epoll report what for fd, and tell curl it is known. */
+static void
+watch(curl_socket_t fd, int what)
+{
+	struct epoll_event ev = { 0 };
+
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (epoll_ctl(L.ep, EPOLL_CTL_ADD, fd, &ev) == -1 && errno == EEXIST)
+		epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
+	curl_multi_assign(L.multi, fd, &L);
+}
+
+/*
+ * sock_cb - CURLMOPT_SOCKETFUNCTION: keep epoll in step with curl.
+ *
+ * Two system calls per scan are spared here, each for a reason:
+ *   - a connect to a scanner on this host is done before connect()
+ *     returns, so a new socket curl waits to see writable is first handed
+ *     straight back to curl (settle), which checks it itself; only if it
+ *     is still connecting does it go to epoll.  That spares adding it for
+ *     writing, one epoll_wait, and changing it to reading after.
+ *   - curl removes a socket just before it closes it, and a close takes
+ *     the socket out of epoll anyway, so the removal waits for close_cb;
+ *     one that stays open (kept for reuse) is removed in settle.
+ */
 static int
 sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 {
@@ -894,24 +948,75 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 
 	(void)e;
 	(void)arg;
+	if (fd == L.probing)
+		L.probing = CURL_SOCKET_BAD;	/* curl has said more */
 	if (what == CURL_POLL_REMOVE) {
-		/* curl removes before it closes; a closed one is gone anyway. */
-		epoll_ctl(L.ep, EPOLL_CTL_DEL, fd, NULL);
+		drop_fd(L.probe, &L.nprobe, fd);
+		if (known != NULL && L.nunwatch < SOCK_PENDING)
+			L.unwatch[L.nunwatch++] = fd;
+		else if (known != NULL)
+			epoll_ctl(L.ep, EPOLL_CTL_DEL, fd, NULL);
 		curl_multi_assign(L.multi, fd, NULL);
 		return 0;
 	}
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
-	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	ev.data.fd = fd;
-	if (known == NULL) {
-		if (epoll_ctl(L.ep, EPOLL_CTL_ADD, fd, &ev) == -1 &&
-		    errno == EEXIST)
-			epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
-		curl_multi_assign(L.multi, fd, &L);
-	} else {
+	if (known != NULL) {
+		ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+		    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+		ev.data.fd = fd;
 		epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
+		return 0;
 	}
+	/* An fd number curl reuses may still wait for its old removal. */
+	drop_fd(L.unwatch, &L.nunwatch, fd);
+	drop_fd(L.probe, &L.nprobe, fd);
+	if (what == CURL_POLL_OUT && L.nprobe < SOCK_PENDING)
+		L.probe[L.nprobe++] = fd;
+	else
+		watch(fd, what);
 	return 0;
+}
+
+/* close_cb - CURLOPT_CLOSESOCKETFUNCTION: a waiting removal goes with it. */
+static int
+close_cb(void *arg, curl_socket_t fd)
+{
+	(void)arg;
+	drop_fd(L.unwatch, &L.nunwatch, fd);
+	return close(fd);
+}
+
+/*
+ * settle - after each curl call: hand new connecting sockets back to curl
+ * once (sock_cb), and take from epoll the removed ones still open.
+ */
+static void
+settle(void)
+{
+	int running;
+
+	while (L.nprobe > 0) {
+		curl_socket_t fd = L.probe[--L.nprobe];
+
+		L.probing = fd;
+		curl_multi_socket_action(L.multi, fd, CURL_CSELECT_OUT,
+		    &running);
+		/* Still connecting: curl said nothing new, so ask epoll. */
+		if (L.probing == fd)
+			watch(fd, CURL_POLL_OUT);
+		L.probing = CURL_SOCKET_BAD;
+	}
+	while (L.nunwatch > 0)
+		epoll_ctl(L.ep, EPOLL_CTL_DEL, L.unwatch[--L.nunwatch], NULL);
+}
+
+/* act - let curl act on fd (or its timer), then settle. */
+static void
+act(curl_socket_t fd, int how)
+{
+	int running;
+
+	curl_multi_socket_action(L.multi, fd, how, &running);
+	settle();
 }
 
 /* timer_cb - CURLMOPT_TIMERFUNCTION: when curl next wants a timeout. */
@@ -938,13 +1043,32 @@ wait_ms(void)
 	return left < POLL_MAX_MS ? (int)left + 1 : POLL_MAX_MS;
 }
 
+/* run_timer - curl's timeout, if it is due. */
+static void
+run_timer(void)
+{
+	if (L.timer_due >= 0 && now_s() >= L.timer_due) {
+		L.timer_due = -1;
+		act(CURL_SOCKET_TIMEOUT, 0);
+	}
+}
+
 /* run_io - wait for readiness, then let curl act on what is ready. */
 static void
 run_io(void)
 {
 	struct epoll_event evs[64];
-	int running, n, ms = wait_ms();
+	int n, ms;
 
+	/*
+	 * A transfer just added is due at once (curl's timer says 0):
+	 * starting it before the wait spares an epoll_wait that could only
+	 * return at once.
+	 */
+	run_timer();
+	/* Removals from collect() and friends, before epoll may see them. */
+	settle();
+	ms = wait_ms();
 	/*
 	 * Sleep only with nothing queued, and say so: a submitter writes
 	 * the eventfd only then, which spares a write, a read and a wakeup
@@ -961,27 +1085,20 @@ run_io(void)
 
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd, how = 0;
-		uint64_t count;
 
-		if (fd == L.wake) {
-			while (read(L.wake, &count, sizeof(count)) == -1 &&
-			    errno == EINTR)
-				;
+		/* Edge-triggered: each write is one wakeup, with no read
+		 * (scan_loop_start). */
+		if (fd == L.wake)
 			continue;
-		}
 		if (evs[i].events & EPOLLIN)
 			how |= CURL_CSELECT_IN;
 		if (evs[i].events & EPOLLOUT)
 			how |= CURL_CSELECT_OUT;
 		if (evs[i].events & (EPOLLERR | EPOLLHUP))
 			how |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(L.multi, fd, how, &running);
+		act(fd, how);
 	}
-	if (L.timer_due >= 0 && now_s() >= L.timer_due) {
-		L.timer_due = -1;
-		curl_multi_socket_action(L.multi, CURL_SOCKET_TIMEOUT, 0,
-		    &running);
-	}
+	run_timer();
 }
 
 /* loop_main - the thread. */
@@ -1035,7 +1152,12 @@ loop_close(void)
 int
 scan_loop_start(int max_queue)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	/*
+	 * The wake eventfd is edge-triggered and never read: every write
+	 * wakes epoll_wait once, which spares a read per wakeup.  Its count
+	 * only grows; it would stop taking writes after 2^64 - 2 of them.
+	 */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 
 	STAILQ_INIT(&L.queue);
 	LIST_INIT(&L.groups);
