@@ -394,36 +394,50 @@ jscan_type(struct jspan v)
 	}
 }
 
-/* skip_checked - past one value of a checked text. */
+/* structural - the bytes that open or close a string or a container. */
+static const unsigned char structural[256] = {
+	['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1
+};
+
+/* string_end - past the closing quote of the string whose text starts at
+ * p (after its opening quote); a quote after an odd run of backslashes is
+ * escaped. */
 static const char *
-skip_checked(const char *p)
+string_end(const char *p, const char *end)
+{
+	for (;;) {
+		const char *q = memchr(p, '"', (size_t)(end - p));
+		const char *b = q;
+
+		while (b > p && b[-1] == '\\')
+			b--;
+		if ((q - b) % 2 == 0)
+			return q + 1;
+		p = q + 1;
+	}
+}
+
+/* skip_checked - past the value at p of a checked text ending by end. */
+static const char *
+skip_checked(const char *p, const char *end)
 {
 	size_t depth = 0;
 
+	if (*p != '"' && *p != '{' && *p != '[') {
+		/* A number or a literal: up to what follows it. */
+		while (strchr(",}] \t\r\n", *p) == NULL)
+			p++;
+		return p;
+	}
 	do {
-		switch (*p) {
-		case '"':
-			for (p++; *p != '"'; p++)
-				if (*p == '\\')
-					p++;
+		while (!structural[(unsigned char)*p])
 			p++;
-			break;
-		case '{':
-		case '[':
+		if (*p == '"')
+			p = string_end(p + 1, end);
+		else if (*p++ == '{' || p[-1] == '[')
 			depth++;
-			p++;
-			break;
-		case '}':
-		case ']':
+		else
 			depth--;
-			p++;
-			break;
-		default:
-			/* A number, a literal, blanks, a comma or a colon. */
-			p++;
-			while (depth == 0 && strchr(",}] \t\r\n", *p) == NULL)
-				p++;
-		}
 	} while (depth > 0);
 	return p;
 }
@@ -455,12 +469,12 @@ jscan_next(struct jiter *it, struct jspan *k, struct jspan *v)
 		return 0;
 	if (it->obj) {
 		k->p = p;
-		p = skip_checked(p);
+		p = string_end(p + 1, it->end);
 		k->n = (size_t)(p - k->p);
 		p = blanks(blanks(p) + 1);	/* past the colon */
 	}
 	v->p = p;
-	p = skip_checked(p);
+	p = skip_checked(p, it->end);
 	v->n = (size_t)(p - v->p);
 	it->p = p;
 	return 1;

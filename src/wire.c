@@ -20,18 +20,50 @@
 static const char hdr_compression[] = "Compression";
 static const char zstd_name[] = "zstd";
 
+/*
+ * copy_plain - the blob's bytes appended to out, read straight into place
+ * (no staging chunk: that was a 64 KB allocation and a second copy of
+ * every message).
+ */
+static int
+copy_plain(const struct blob *b, struct buf *out, char *err, size_t errlen)
+{
+	size_t size = blob_size(b), off = 0;
+	char *dst;
+
+	if (size == 0)
+		return 0;
+	if ((dst = buf_space(out, size)) == NULL) {
+		snprintf(err, errlen, "cannot copy the message");
+		return -1;
+	}
+	while (off < size) {
+		ssize_t n = blob_read(b, off, dst + off, size - off);
+
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot read the message back");
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	buf_commit(out, size);
+	return 0;
+}
+
 /* copy_blob - the blob's bytes appended to out, compressed or not. */
 static int
 copy_blob(const struct blob *b, int compress, struct buf *out, char *err,
     size_t errlen)
 {
-	char *chunk = xmalloc(CHUNK);
+	char *chunk;
 	size_t off = 0;
 	ssize_t n;
 	int rc = 0;
 
-	if (compress)
-		zs_compress_begin();
+	if (!compress)
+		return copy_plain(b, out, err, errlen);
+	chunk = xmalloc(CHUNK);
+	zs_compress_begin();
 	while (rc == 0 && (n = blob_read(b, off, chunk, CHUNK)) != 0) {
 		if (n < 0) {
 			snprintf(err, errlen, "cannot read the message back");
@@ -39,14 +71,12 @@ copy_blob(const struct blob *b, int compress, struct buf *out, char *err,
 			break;
 		}
 		off += (size_t)n;
-		if ((compress ? zs_compress_feed(chunk, n, out) :
-		    buf_append(out, chunk, n)) == -1) {
-			snprintf(err, errlen, "cannot %s the message",
-			    compress ? "compress" : "copy");
+		if (zs_compress_feed(chunk, n, out) == -1) {
+			snprintf(err, errlen, "cannot compress the message");
 			rc = -1;
 		}
 	}
-	if (rc == 0 && compress && zs_compress_end(out) == -1) {
+	if (rc == 0 && zs_compress_end(out) == -1) {
 		snprintf(err, errlen, "cannot compress the message");
 		rc = -1;
 	}
