@@ -631,7 +631,7 @@ load_dir(struct lbox *b, const char *dir, char *err, size_t errlen)
 
 		if (len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0 &&
 		    e->d_name[0] != '.') {
-			names = xrealloc(names, (n + 1) * sizeof(*names));
+			names = xgrow(names, n, sizeof(*names));
 			names[n++] = xstrdup(e->d_name);
 		}
 	}

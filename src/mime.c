@@ -376,7 +376,7 @@ top_field(void *arg, const char *name, size_t nl, const char *v, size_t vl)
 	char *raw = unfold(v, vl);
 	struct mime_header *h;
 
-	m->hdr = xrealloc(m->hdr, (m->nhdr + 1) * sizeof(*m->hdr));
+	m->hdr = xgrow(m->hdr, m->nhdr, sizeof(*m->hdr));
 	h = &m->hdr[m->nhdr++];
 	h->name = xstrndup(name, nl);
 	h->value = mime_decode_words(raw);
@@ -397,8 +397,8 @@ add_leaf(struct walk *w, const struct part_head *h, const char *p,
 		w->m->truncated = 1;
 		return;
 	}
-	w->m->parts = xrealloc(w->m->parts,
-	    (w->m->nparts + 1) * sizeof(*w->m->parts));
+	w->m->parts = xgrow(w->m->parts, w->m->nparts,
+	    sizeof(*w->m->parts));
 	part = &w->m->parts[w->m->nparts++];
 	memset(part, 0, sizeof(*part));
 	snprintf(part->type, sizeof(part->type), "%s",

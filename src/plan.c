@@ -47,7 +47,7 @@ plan_add_mod(struct plan *p, enum mod_type t, const char *name, int idx,
 {
 	struct mod *m;
 
-	p->mods = xrealloc(p->mods, (p->nmods + 1) * sizeof(*p->mods));
+	p->mods = xgrow(p->mods, p->nmods, sizeof(*p->mods));
 	m = &p->mods[p->nmods++];
 	m->type = t;
 	m->idx = idx;

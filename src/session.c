@@ -22,8 +22,8 @@ kv_set(struct kvlist *kv, const char *name, const char *value)
 			kv->values[i] = xstrdup(value);
 			return;
 		}
-	kv->names = xrealloc(kv->names, (kv->n + 1) * sizeof(char *));
-	kv->values = xrealloc(kv->values, (kv->n + 1) * sizeof(char *));
+	kv->names = xgrow(kv->names, kv->n, sizeof(char *));
+	kv->values = xgrow(kv->values, kv->n, sizeof(char *));
 	kv->names[kv->n] = xstrdup(name);
 	kv->values[kv->n] = xstrdup(value);
 	kv->n++;
@@ -130,7 +130,7 @@ session_add_rcpt(struct conn *c, const char *rcpt)
 	m->nrcpts_seen++;
 	if (m->nrcpts >= (size_t)c->cfg->max_rcpts)
 		return;
-	m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(char *));
+	m->rcpts = xgrow(m->rcpts, m->nrcpts, sizeof(char *));
 	m->rcpts[m->nrcpts++] = xstrdup(rcpt);
 }
 
@@ -160,7 +160,7 @@ session_add_header(struct conn *c, const char *name, const char *value)
 		return;
 	}
 	m->hdr_bytes += n;
-	m->hdrs = xrealloc(m->hdrs, (m->nhdrs + 1) * sizeof(*m->hdrs));
+	m->hdrs = xgrow(m->hdrs, m->nhdrs, sizeof(*m->hdrs));
 	m->hdrs[m->nhdrs].name = xstrdup(name);
 	m->hdrs[m->nhdrs].value = xstrdup(value);
 	m->nhdrs++;

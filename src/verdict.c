@@ -176,7 +176,7 @@ push_header(struct vheader **list, size_t *n, const char *name,
 {
 	struct vheader *h;
 
-	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+	*list = xgrow(*list, *n, sizeof(**list));
 	h = &(*list)[(*n)++];
 	h->name = name != NULL ? xstrdup(name) : NULL;
 	h->value = lf_value(value);
@@ -222,7 +222,7 @@ add_remove(struct verdict *v, const char *name, json_t *e)
 		v->skipped++;
 		return;
 	}
-	v->rm = xrealloc(v->rm, (v->nrm + 1) * sizeof(*v->rm));
+	v->rm = xgrow(v->rm, v->nrm, sizeof(*v->rm));
 	v->rm[v->nrm].name = xstrdup(name);
 	v->rm[v->nrm].pos = (int)pos;
 	v->nrm++;
@@ -254,7 +254,7 @@ string_list(json_t *e, char ***list, size_t *n, size_t *skipped)
 	if (e == NULL)
 		return;
 	if (json_is_string(e)) {
-		*list = xrealloc(*list, (*n + 1) * sizeof(char *));
+		*list = xgrow(*list, *n, sizeof(char *));
 		(*list)[(*n)++] = lf_value(json_string_value(e));
 		return;
 	}
@@ -566,7 +566,7 @@ parse_symbol(struct vsummary *out, const char *key, json_t *e)
 
 	if (!json_is_object(e))
 		return;
-	out->sym = xrealloc(out->sym, (out->nsym + 1) * sizeof(*out->sym));
+	out->sym = xgrow(out->sym, out->nsym, sizeof(*out->sym));
 	sym = &out->sym[out->nsym++];
 	memset(sym, 0, sizeof(*sym));
 	name = json_object_get(e, "name");

@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,19 @@ xrealloc(void *old, size_t n)
 	if (p == NULL)
 		oom(n);
 	return p;
+}
+
+void *
+xgrow(void *p, size_t n, size_t size)
+{
+	size_t cap = n == 0 ? 4 : 2 * n;
+
+	/* Room runs out at 4 and at each power of two past it. */
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return p;
+	if (n > SIZE_MAX / 2 / size)
+		oom(SIZE_MAX);
+	return xrealloc(p, cap * size);
 }
 
 char *

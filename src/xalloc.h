@@ -18,6 +18,13 @@
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);
+/*
+ * xgrow - array p of n elements, each size bytes, with room for one more:
+ * it grows to 4, 8, 16 ... elements, so n appends cost about log n
+ * reallocations, not n.  The room is implied by n, so an array must grow
+ * only through xgrow (and may shrink by lowering n).
+ */
+void	*xgrow(void *p, size_t n, size_t size);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 /*

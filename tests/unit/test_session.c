@@ -214,6 +214,15 @@ test_request_headers(void **state)
 	assert_string_equal(l.v[0], "IP: 192.0.2.7");
 	assert_string_equal(l.v[1], "Hostname: relay.example.org");
 	strlist_free(&l);
+	/* A value is capped: a HELO of 5000 bytes sends its first 2048. */
+	free(c->helo);
+	c->helo = malloc(5001);
+	memset(c->helo, 'h', 5000);
+	c->helo[5000] = '\0';
+	rspamd_request_headers(c, &l);
+	assert_int_equal(strlen(l.v[2]), strlen("Helo: ") + 2048);
+	assert_int_equal(strncmp(l.v[2], "Helo: hhh", 9), 0);
+	strlist_free(&l);
 	session_conn_free(c);
 }
 
