@@ -6,6 +6,9 @@ cannot be made to produce.  Listens on 127.0.0.1 only, one port per fault:
   BASE+1  garbage: 200 OK with a body that is not JSON
   BASE+2  reset:   starts a 200 reply, then resets the connection
   BASE+3  error:   500 Internal Server Error
+  BASE+4  stall:   a listener that never accepts, its queue already full:
+                   a connect to it neither completes nor fails (the kernel
+                   drops the SYN) until the client gives up
 
 Every request is logged to stdout as "PORT MODE PATH LENGTH" so a test can
 count what reached it.  Stops by itself after an hour at most.
@@ -91,13 +94,34 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+def stall(port):
+    """The stall listener and the connections that fill its queue: Linux
+    queues backlog + 1 of them, and a SYN past that is dropped."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(0)
+    fillers = []
+    for _ in range(2):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+    return [ls] + fillers
+
+
 def main():
     base = int(sys.argv[1])
     for i, mode in enumerate(MODES):
         srv = Server(("127.0.0.1", base + i), Handler)
         srv.mode = mode
         threading.Thread(target=srv.serve_forever, daemon=True).start()
+    kept = stall(base + len(MODES))
     time.sleep(LIFETIME)
+    del kept
 
 
 if __name__ == "__main__":
