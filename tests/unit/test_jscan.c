@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "jscan.h"
+#include "xorshift.h"
 
 static const char *const keys[] = { "action", "score", "milter", NULL };
 
@@ -198,16 +199,13 @@ test_depth(void **state)
 	}
 }
 
-/* A small deterministic generator (xorshift), so failures repeat. */
+/* A deterministic generator, so failures repeat. */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static unsigned
 rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return xorshift_below(&rng, n);
 }
 
 static const char *const gen_keys[] = {

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "verdict.h"
+#include "xorshift.h"
 
 struct count { const char *name; size_t n; };
 
@@ -312,10 +313,7 @@ static uint64_t vrng = 0x2545f4914f6cdd1dull;
 static unsigned
 vrnd(unsigned n)
 {
-	vrng ^= vrng << 13;
-	vrng ^= vrng >> 7;
-	vrng ^= vrng << 17;
-	return (unsigned)(vrng % n);
+	return xorshift_below(&vrng, n);
 }
 
 #define PICK(a)	((a)[vrnd(sizeof(a) / sizeof(*(a)))])
