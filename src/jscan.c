@@ -299,16 +299,17 @@ value(struct scanner *s)
 	int plain = 1;
 
 	for (;;) {
-		/* A value starts here. */
+		/*
+		 * A value starts here.  jansson counts a level for every
+		 * value, scalars too, and the reply object itself is level
+		 * 1, so this one is at level depth + 2.
+		 */
 		skip_blanks(s);
-		if (s->p >= s->end)
+		if (s->p >= s->end || depth + 2 > JSCAN_MAX_DEPTH)
 			return -1;
 		if (*s->p == '{' || *s->p == '[') {
 			int obj = *s->p++ == '{';
 
-			/* The reply object itself is one level. */
-			if (depth + 1 >= JSCAN_MAX_DEPTH)
-				return -1;
 			if (obj)
 				open[depth / 8] |= (uint8_t)(1u << depth % 8);
 			else

@@ -966,10 +966,15 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 		epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
 		return 0;
 	}
-	/* An fd number curl reuses may still wait for its old removal. */
-	drop_fd(L.unwatch, &L.nunwatch, fd);
+	/*
+	 * A socket whose removal still waits (curl took a kept connection
+	 * back before settle ran) is still in epoll with its old events:
+	 * change them now, or nobody would take it out again.
+	 */
 	drop_fd(L.probe, &L.nprobe, fd);
-	if (what == CURL_POLL_OUT && L.nprobe < SOCK_PENDING)
+	if (drop_fd(L.unwatch, &L.nunwatch, fd))
+		watch(fd, what);
+	else if (what == CURL_POLL_OUT && L.nprobe < SOCK_PENDING)
 		L.probe[L.nprobe++] = fd;
 	else
 		watch(fd, what);
@@ -982,6 +987,7 @@ close_cb(void *arg, curl_socket_t fd)
 {
 	(void)arg;
 	drop_fd(L.unwatch, &L.nunwatch, fd);
+	drop_fd(L.probe, &L.nprobe, fd);
 	return close(fd);
 }
 

@@ -164,35 +164,41 @@ test_edges(void **state)
 	}
 }
 
-/* nested - {"a": [[...[]...]]} with depth arrays. */
+/* nested - {"a": [[...[inner]...]]} with depth arrays. */
 static char *
-nested(size_t depth, size_t *len)
+nested(size_t depth, const char *inner, size_t *len)
 {
-	char *s = malloc(2 * depth + 8), *p = s;
+	char *s = malloc(2 * depth + strlen(inner) + 8), *p = s;
 
 	assert_non_null(s);
 	p += sprintf(p, "{\"a\":");
 	memset(p, '[', depth);
-	memset(p + depth, ']', depth);
-	p += 2 * depth;
+	p += depth;
+	p += sprintf(p, "%s", inner);
+	memset(p, ']', depth);
+	p += depth;
 	*p++ = '}';
 	*len = (size_t)(p - s);
 	return s;
 }
 
+/* jansson counts a level for every value, a scalar innermost too. */
 static void
 test_depth(void **state)
 {
+	static const char *const inner[] = { "", "1", "\"s\"", "{}", "true" };
+
+	for (size_t i = 0; i < sizeof(inner) / sizeof(*inner); i++)
 	for (size_t d = JSCAN_MAX_DEPTH - 3; d <= JSCAN_MAX_DEPTH + 1; d++) {
 		size_t len;
-		char *s = nested(d, &len), *o;
+		char *s = nested(d, inner[i], &len), *o;
 		json_error_t jerr;
 		json_t *j = json_loadb(s, len, 0, &jerr);
 		long n = pick(s, len, &o);
 
 		if ((n >= 0) != (j != NULL))
-			fail_msg("depth %zu: jscan %ld, jansson %s", d, n,
-			    j != NULL ? "accepts" : jerr.text);
+			fail_msg("depth %zu around '%s': jscan %ld, jansson %s",
+			    d, inner[i], n, j != NULL ? "accepts" : jerr.text);
 		json_decref(j);
 		free(o);
 		free(s);
