@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "fdio.h"
 #include "xalloc.h"
 
 struct blob {
@@ -55,24 +56,6 @@ blob_unref(struct blob *b)
 	free(b);
 }
 
-/* write_all - write n bytes or fail with errno. */
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* blob_spill - move the in-memory body to a fresh unlinked file. */
 static int
 blob_spill(struct blob *b)
@@ -87,7 +70,7 @@ blob_spill(struct blob *b)
 	/* Unlinked at once: a crash can leave no message copy behind. */
 	unlink(path);
 	free(path);
-	if (write_all(fd, b->mem, b->mem_len) == -1) {
+	if (fd_write_all(fd, b->mem, b->mem_len) == -1) {
 		int saved = errno;
 
 		close(fd);
@@ -108,7 +91,7 @@ blob_body_append(struct blob *b, const void *p, size_t n)
 	    blob_spill(b) == -1)
 		return -1;
 	if (b->fd != -1) {
-		if (write_all(b->fd, p, n) == -1)
+		if (fd_write_all(b->fd, p, n) == -1)
 			return -1;
 	} else {
 		if (b->mem_len + n > b->mem_cap) {

@@ -64,12 +64,20 @@ plain_run(const unsigned char *p, const unsigned char *end)
 	return p;
 }
 
+/* blanks - past JSON's blanks from p, stopping at end. */
+static const unsigned char *
+blanks(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
 static void
 skip_blanks(struct scanner *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-	    *s->p == '\n' || *s->p == '\r'))
-		s->p++;
+	s->p = blanks(s->p, s->end);
 }
 
 /* take - the next byte after blanks is c: consume it. */
@@ -347,12 +355,12 @@ value(struct scanner *s)
 static int
 wanted(const unsigned char *k, size_t kn, const char *const *keys)
 {
-	for (; *keys != NULL; keys++) {
-		size_t n = strlen(*keys);
-
-		if (kn == n + 2 && memcmp(k + 1, *keys, n) == 0)
+	/* No strlen per key and member: a key of kn - 2 bytes that match
+	 * and then end matches. */
+	for (; *keys != NULL; keys++)
+		if (strncmp((const char *)k + 1, *keys, kn - 2) == 0 &&
+		    (*keys)[kn - 2] == '\0')
 			return 1;
-	}
 	return 0;
 }
 
@@ -478,28 +486,29 @@ jscan_iter(struct jspan c, struct jiter *it)
 	it->end = c.p + c.n - 1;	/* at the closing one */
 }
 
+/* span_blanks - blanks() for a checked span's plain chars. */
 static const char *
-blanks(const char *p)
+span_blanks(const char *p, const char *end)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
+	return (const char *)blanks((const unsigned char *)p,
+	    (const unsigned char *)end);
 }
 
 int
 jscan_next(struct jiter *it, struct jspan *k, struct jspan *v)
 {
-	const char *p = blanks(it->p);
+	const char *p = span_blanks(it->p, it->end);
 
-	if (*p == ',')
-		p = blanks(p + 1);
+	if (p < it->end && *p == ',')
+		p = span_blanks(p + 1, it->end);
 	if (p >= it->end)
 		return 0;
 	if (it->obj) {
 		k->p = p;
 		p = string_end(p + 1, it->end);
 		k->n = (size_t)(p - k->p);
-		p = blanks(blanks(p) + 1);	/* past the colon */
+		/* past the colon */
+		p = span_blanks(span_blanks(p, it->end) + 1, it->end);
 	}
 	v->p = p;
 	p = skip_checked(p, it->end);

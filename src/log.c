@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 
 static int log_syslog;
@@ -66,72 +67,62 @@ log_init(int use_syslog, const char *facility, enum log_level level)
 	return 0;
 }
 
-/*
- * stderr_line - one whole line with a single write(2).  Not fprintf: that
- * holds stderr's stdio lock across the write, and milter threads that
- * finish messages together queued on it (strace showed the lock's futex
- * under every busy log line).  A line too long is cut, keeping its end of
- * line.
- */
-static void
-stderr_line(const char *stamp, long ms, const char *level, const char *line)
+/* stamp - the local time of now to the second, formatted once a second. */
+static const char *
+stamp(const struct timespec *ts)
 {
-	char out[4200];
-	size_t n, off = 0;
-	int m;
+	static _Thread_local time_t last = -1;
+	static _Thread_local char text[32];
+	struct tm tm;
 
-	m = snprintf(out, sizeof(out), "%s.%03ld scanmilter[%s]: %s\n", stamp,
-	    ms, level, line);
-	if (m < 0)
-		return;
-	n = (size_t)m;
-	if (n >= sizeof(out)) {
-		n = sizeof(out) - 1;
-		out[n - 1] = '\n';
+	if (ts->tv_sec != last) {
+		localtime_r(&ts->tv_sec, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = ts->tv_sec;
 	}
-	while (off < n) {
-		ssize_t w = write(STDERR_FILENO, out + off, n - off);
-
-		if (w > 0)
-			off += (size_t)w;
-		else if (w == -1 && errno == EINTR)
-			continue;
-		else
-			return;		/* nowhere left to say so */
-	}
+	return text;
 }
 
-/* log_vwrite - one line to the sink; errnum >= 0 appends its text. */
+/*
+ * log_vwrite - one line to the sink; errnum >= 0 appends its text.
+ *
+ * A stderr line is formatted once, stamp and all, into one buffer and
+ * leaves with one write(2).  Not fprintf: that holds stderr's stdio lock
+ * across the write, and milter threads that finish messages together
+ * queued on it (strace showed the lock's futex under every busy log
+ * line).  A line too long is cut, keeping its end of line.
+ */
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char line[4096];
-	int n;
+	size_t n = 0;
+	int m;
 
 	if (level > log_max)
 		return;
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	if (n < 0)
-		return;
-	if (errnum >= 0 && (size_t)n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, ": %s", strerror(errnum));
-	if (log_syslog) {
-		syslog(level_prio[level], "%s", line);
-	} else {
-		/* The date part changes once a second: format it once. */
-		static _Thread_local time_t last = -1;
-		static _Thread_local char stamp[32];
+	if (!log_syslog) {
 		struct timespec ts;
-		struct tm tm;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (ts.tv_sec != last) {
-			localtime_r(&ts.tv_sec, &tm);
-			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-			last = ts.tv_sec;
-		}
-		stderr_line(stamp, ts.tv_nsec / 1000000L, level_names[level],
-		    line);
+		n = (size_t)snprintf(line, sizeof(line), "%s.%03ld "
+		    "scanmilter[%s]: ", stamp(&ts), ts.tv_nsec / 1000000L,
+		    level_names[level]);
+	}
+	if ((m = vsnprintf(line + n, sizeof(line) - n, fmt, ap)) < 0)
+		return;
+	n += (size_t)m;
+	if (errnum >= 0 && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ": %s",
+		    strerror(errnum));
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;	/* cut, with room for the newline */
+	if (log_syslog) {
+		line[n] = '\0';
+		syslog(level_prio[level], "%s", line);
+	} else {
+		line[n++] = '\n';
+		(void)fd_write_all(STDERR_FILENO, line, n);
 	}
 }
 

@@ -914,15 +914,24 @@ drop_fd(curl_socket_t *list, int *n, curl_socket_t fd)
 	return 0;
 }
 
-/* watch - have epoll report what for fd, and tell curl it is known. */
-static void
-watch(curl_socket_t fd, int what)
+/* epoll_event_of - curl's wish for fd as an epoll event. */
+static struct epoll_event
+epoll_event_of(curl_socket_t fd, int what)
 {
 	struct epoll_event ev = { 0 };
 
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
 	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	ev.data.fd = fd;
+	return ev;
+}
+
+/* watch - have epoll report what for fd, and tell curl it is known. */
+static void
+watch(curl_socket_t fd, int what)
+{
+	struct epoll_event ev = epoll_event_of(fd, what);
+
 	if (epoll_ctl(L.ep, EPOLL_CTL_ADD, fd, &ev) == -1 && errno == EEXIST)
 		epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
 	curl_multi_assign(L.multi, fd, &L);
@@ -944,7 +953,7 @@ watch(curl_socket_t fd, int what)
 static int
 sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 {
-	struct epoll_event ev = { 0 };
+	struct epoll_event ev;
 
 	(void)e;
 	(void)arg;
@@ -960,9 +969,7 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 		return 0;
 	}
 	if (known != NULL) {
-		ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
-		    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-		ev.data.fd = fd;
+		ev = epoll_event_of(fd, what);
 		epoll_ctl(L.ep, EPOLL_CTL_MOD, fd, &ev);
 		return 0;
 	}

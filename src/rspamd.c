@@ -92,10 +92,7 @@ add_clean(struct strlist *out, const char *name, const char *value)
 
 	memcpy(line, name, nl);
 	memcpy(line + nl, ": ", 2);
-	for (size_t i = 0; i < vl; i++)
-		v[i] = (unsigned char)value[i] < 0x20 || value[i] == 0x7f ?
-		    '?' : value[i];
-	v[vl] = '\0';
+	copy_printable(v, value, vl, '?');
 	strlist_add(out, line);
 }
 

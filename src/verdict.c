@@ -479,16 +479,15 @@ verdict_parse(const char *json, size_t len, struct verdict *v, char *err,
 	arena_open(&a, space);
 	/*
 	 * The whole text goes through json_loadb only when jscan cannot
-	 * vouch for it or its picked members fail: then the error names
-	 * the place in the reply as received.
+	 * vouch for it or its picked members fail to build: then the error
+	 * names the place in the reply as received.  A picked reply without
+	 * a known action is refused as it is (its top-level keys are plain,
+	 * so the whole text has no other action).
 	 */
-	if ((root = pick_reply(json, len)) == NULL ||
-	    check_reply(root, err, errlen) == -1) {
-		json_decref(root);
+	if ((root = pick_reply(json, len)) == NULL)
 		rc = load_reply(json, len, &root, err, errlen);
-	} else {
-		rc = 0;
-	}
+	else if ((rc = check_reply(root, err, errlen)) == -1)
+		json_decref(root);
 	if (rc == 0) {
 		verdict_of(root, v);
 		json_decref(root);

@@ -93,10 +93,18 @@ xasprintf(const char *fmt, ...)
 char *
 xstrndup_printable(const char *s, size_t n, char repl)
 {
-	char *o = xstrndup(s, n);
+	size_t len = strnlen(s, n);
+	char *o = xmalloc(len + 1);
 
-	for (char *p = o; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = repl;
+	copy_printable(o, s, len, repl);
 	return o;
+}
+
+void
+copy_printable(char *dst, const char *src, size_t n, char repl)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ?
+		    repl : src[i];
+	dst[n] = '\0';
 }

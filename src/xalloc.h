@@ -32,6 +32,12 @@ char	*xstrndup(const char *, size_t);
  * DEL) replaced by repl: for text that goes into one header or reply line.
  */
 char	*xstrndup_printable(const char *, size_t, char repl);
+/*
+ * copy_printable - the n bytes of src into dst, control bytes as repl, and
+ * a NUL after them (dst has room for n + 1): xstrndup_printable's rule
+ * for a caller that owns the buffer.
+ */
+void	 copy_printable(char *dst, const char *src, size_t n, char repl);
 /* xasprintf - formatted string in fresh memory; caller frees. */
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,0 +1,26 @@
+/*
+ * fdio.c - whole writes to a file descriptor; see fdio.h.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "fdio.h"
+
+int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
