@@ -1081,6 +1081,14 @@ run_io(void)
 	run_timer();
 	/* Removals from collect() and friends, before epoll may see them. */
 	settle();
+	/*
+	 * What curl did just now can have ended transfers: a refused
+	 * connect (settle's probe), or a 5xx read back at once on a kept
+	 * connection.  Their retries must start now, not after a sleep of
+	 * up to POLL_MAX_MS with nothing left to wake it; a retry's new
+	 * transfer sets curl's timer to 0, so the wait below is none.
+	 */
+	collect();
 	ms = wait_ms();
 	/*
 	 * Sleep only with nothing queued, and say so: a submitter writes

@@ -59,10 +59,15 @@ run_case() {
 	shift
 	case "$name" in *${T_ONLY:-}*) ;; *) return 0 ;; esac
 	log="$T_TMP/logs/$(echo "$name" | tr '/' '_').log"
-	if timeout "${T_CASE_TIMEOUT:-120}" "$@" >"$log" 2>&1; then
-		pass "$name"
+	t0=$SECONDS
+	timeout "${T_CASE_TIMEOUT:-120}" "$@" >"$log" 2>&1
+	rc=$?
+	# The time taken tells a case that hit T_CASE_TIMEOUT (exit 124) from
+	# one that failed a check, and shows a case creeping towards it.
+	if [ "$rc" -eq 0 ]; then
+		pass "$name ($((SECONDS - t0))s)"
 	else
-		fail "$name"
+		fail "$name ($((SECONDS - t0))s, exit $rc)"
 		sed 's/^/    /' "$log" | tail -25
 	fi
 }
@@ -101,7 +106,7 @@ run_shell_cases() {
 	for s in "$T_TOP"/tests/integration/t_*.sh "$T_TOP"/tests/e2e/t_*.sh; do
 		[ -f "$s" ] || continue
 		dir=$(basename "$(dirname "$s")")
-		run_case "$dir/$(basename "$s" .sh)" bash "$s"
+		run_case "$dir/$(basename "$s" .sh)" bash ${T_TRACE:-} "$s"
 	done
 }
 

@@ -10,7 +10,9 @@
 #      traffic again;
 #   4. a group of the real Rspamd and six faulty upstreams (refusing,
 #      hanging, garbage, reset mid-reply, 500, a connect that never
-#      completes): 40 messages, clean and GTUBE in turn, all answered right.
+#      completes): 28 messages, clean and GTUBE in turn, all answered right;
+#   5. quick faults (refused, 500, reset) before the real one, inside a
+#      0.9 s deadline that a retry waiting for an idle wakeup would miss.
 set -u
 . "$T_TOP/tests/lib.sh"
 d="$T_TMP/balance"
@@ -96,7 +98,11 @@ within "$nc" 8 12 && okay "revived upstream gets its share again ($nc of 60)" ||
 kill -TERM "$mpid"; wait "$mpid"
 
 # 4. faults: seven upstreams and seven tries, so that every message
-# reaches the real one whichever it starts at.
+# reaches the real one whichever it starts at.  A message can sit out
+# both the hang and the stalled connect, so the two timeouts are short
+# (a real Rspamd answers these small messages in milliseconds) and 28
+# messages, four rounds of the seven, keep the case well inside
+# T_CASE_TIMEOUT.
 F=$T_FAKE_PORT
 cat > "$d/faults.conf" <<CF
 milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
@@ -105,7 +111,7 @@ scan: { timeout = 15; stats_interval = 0; };
 upstreams: {
   default: {
     hosts = "round-robin:127.0.0.1:$A,127.0.0.1:9,127.0.0.1:$F,127.0.0.1:$((F + 1)),127.0.0.1:$((F + 2)),127.0.0.1:$((F + 3)),127.0.0.1:$((F + 4))";
-    timeout = 1; connect_timeout = 1; max_retries = 6;
+    timeout = 0.5; connect_timeout = 0.5; max_retries = 6;
     max_errors = 1000; check_interval = 0;
   };
 };
@@ -113,10 +119,11 @@ CF
 t_port_free "$T_MILTER_PORT" 10
 "$T_BIN" -f -c "$d/faults.conf" 2>"$d/log2" &
 T_PIDS="$T_PIDS $!"
+fpid=$!
 t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
 miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
-    -D n=40 -s "$T_TOP/tests/integration/balance/faults.lua" &&
-    okay "40 messages right across refused, hanging, garbage, reset, 500, stalled connect" ||
+    -D n=28 -s "$T_TOP/tests/integration/balance/faults.lua" &&
+    okay "28 messages right across refused, hanging, garbage, reset, 500, stalled connect" ||
     fail "a message was answered wrongly across the faults"
 for why in "Couldn't connect" "timed out" "not a JSON object" "HTTP status 500" \
     "Recv failure\|transfer closed\|reset"; do
@@ -130,10 +137,40 @@ grep "retried after:" "$d/log2" |
     okay "seen and retried: a connect that never completes" ||
     fail "fault not exercised: stalled connect"
 # One line per message, retries and all: the summary tells them.
-many=$(for i in $(seq 40); do
+many=$(for i in $(seq 28); do
 	n=$(grep -c ": 9F$i: \|^9F$i: \| 9F$i: " "$d/log2")
 	[ "$n" = 1 ] || echo "9F$i:$n"; done)
 [ -z "$many" ] && okay "one log line per message, retries folded in" ||
     fail "not one line per message: $many"
-[ "$fails" -eq 0 ] || { echo "--- log"; tail -40 "$d/log"; echo "--- log2"; tail -20 "$d/log2"; }
+kill -TERM "$fpid"; wait "$fpid"
+
+# 5. quick faults inside a short deadline: a refused connect, a 500 and
+# a reset, each answered at once, before every message reaches the real
+# scanner.  Their retries must start as soon as the fault is seen: a
+# retry left waiting for the loop's next idle wakeup (up to a second)
+# would run the message past its 0.9 s deadline into a tempfail.
+cat > "$d/quick.conf" <<CF
+milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
+log: { target = "stderr"; level = "info"; };
+scan: { timeout = 0.9; stats_interval = 0; };
+upstreams: {
+  default: {
+    hosts = "sequential:127.0.0.1:9,127.0.0.1:$((F + 3)),127.0.0.1:$((F + 2)),127.0.0.1:$A";
+    timeout = 0.8; connect_timeout = 0.8; max_retries = 3;
+    max_errors = 1000; check_interval = 0;
+  };
+};
+CF
+t_port_free "$T_MILTER_PORT" 10
+"$T_BIN" -f -c "$d/quick.conf" 2>"$d/log3" &
+T_PIDS="$T_PIDS $!"
+t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
+    -D n=10 -s "$T_TOP/tests/integration/balance/faults.lua" &&
+    okay "10 messages right after quick faults within a 0.9 s deadline" ||
+    fail "quick faults: a message missed its deadline or was answered wrongly"
+n=$(grep -c "attempts=4 .*Couldn't connect.*HTTP status 500.*reset" "$d/log3")
+[ "$n" -eq 10 ] && okay "each of the 10 went through all three faults" ||
+    fail "quick faults: $n of 10 went through all three faults"
+[ "$fails" -eq 0 ] || { echo "--- log"; tail -40 "$d/log"; echo "--- log2"; tail -20 "$d/log2"; echo "--- log3"; tail -20 "$d/log3"; }
 [ "$fails" -eq 0 ]
