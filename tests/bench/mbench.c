@@ -15,8 +15,8 @@
  * Output, one line: mode conc n ok reject tempfail other errors secs
  * msgs_per_s p50_ms p99_ms
  *
- * The milter client negotiates SMFIP_HDR_LEADSPC and the SMFIP_NR_* steps
- * the filter wants, like Postfix; the HTTP client reuses its connection
+ * The milter client offers SMFIP_HDR_LEADSPC and the SMFIP_NR_* steps and
+ * follows what the filter takes, like Postfix; the HTTP client reuses its connection
  * (keep-alive), like a proxy; the SMTP client speaks plain ESMTP.
  */
 #include <arpa/inet.h>
@@ -303,8 +303,11 @@ milter_headers(int fd, struct obuf *o, const struct msgfile *m,
 		nl = (size_t)(colon - p);
 		memcpy(pkt, p, nl);
 		pkt[nl] = '\0';
-		/* Value as an MTA hands it over: line breaks as LF. */
-		for (const char *v = colon + 1; v < e; v++)
+		/* Value as an MTA hands it over: line breaks as LF, and,
+		 * to a filter that did not ask for SMFIP_HDR_LEADSPC, without
+		 * the one space after the colon (as Postfix and Sendmail). */
+		for (const char *v = colon + 1 + (!(proto & LEADSPC) &&
+		    colon + 1 < e && colon[1] == ' '); v < e; v++)
 			if (!(v[0] == '\r' && v + 1 < e && v[1] == '\n'))
 				pkt[nl + 1 + k++] = *v;
 		vl = k;

@@ -35,12 +35,17 @@
 #
 # Runs on a small shared machine vary by 10% and more from one to the
 # next, so every path (Postfix's too) runs BENCH_REPS times, the paths
-# taking turns (a, b, c, ..., then again), and the table gives the median
-# run of each path by msgs/s (its p50 and p99 with it), the highest peak
-# RSS and the mean CPU time per message of its runs; "runs" says how many.
+# taking turns, and the table gives the median run of each path by msgs/s
+# (its p50 and p99 with it), the highest peak RSS and the mean CPU time
+# per message of its runs; "runs" says how many.  The three main paths
+# start each round in a different order (a b c, b c a, c a b, ...), so
+# that none always runs first or right after another.  The ratios are
+# given twice: of the medians, and paired, the median over rounds of the
+# ratio within a round (runs a few seconds apart share the machine's
+# mood), with the lowest and highest round beside it.
 #
 # Knobs (environment): BENCH_CONC="1 8 32", BENCH_N=600 (messages per
-# run), BENCH_REPS=3, BENCH_SMTP_N=300, BENCH_WORKERS=2 (Rspamd normal
+# run), BENCH_REPS=5, BENCH_SMTP_N=300, BENCH_WORKERS=2 (Rspamd normal
 # workers), BENCH_OUT (also write the table there).  Loopback only; every run is
 # bounded by its message count and mbench's timeouts.
 set -u
@@ -52,7 +57,7 @@ export T_TOP
 . "$T_TOP/tests/lib.sh"
 CONC=${BENCH_CONC:-1 8 32}
 N=${BENCH_N:-600}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 SMTP_N=${BENCH_SMTP_N:-300}
 WORKERS=${BENCH_WORKERS:-2}
 MB="$T_TOP/build/mbench"
@@ -161,8 +166,8 @@ cpu_ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
-# one LABEL PID MODE ADDR CONC N - a run; appends
-# "LABEL CONC mps p50 p99 rss cpu_us_per_msg ..."
+# one LABEL PID MODE ADDR CONC N - a run of round $r; appends
+# "LABEL CONC mps p50 p99 rss cpu_us_per_msg ... round=R"
 one() {
 	peak_reset "$2"
 	t0=$(cpu_ticks "$2")
@@ -172,7 +177,7 @@ one() {
 	    'BEGIN { if (p == "") print "-"; else printf "%.0f", (b - a) * 1e6 / hz / n }')
 	set -- "$1" "$2" $line
 	# mode conc n ok reject tempfail other errors secs mps p50 p99
-	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") $cpu ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10}" |
+	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") $cpu ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10} round=$r" |
 	    tee -a "$out" >&2
 }
 
@@ -185,12 +190,25 @@ for i in 1 2 3 4 5; do
 	"$MB" -m milter -a "127.0.0.1:$((T_MILTER_PORT + i))" -c 4 -n 50 $corpus >/dev/null
 done
 
+# main_order R - the order of the three main paths in round R.
+main_order() {
+	case $(($1 % 3)) in
+	1) echo a b c ;;
+	2) echo b c a ;;
+	0) echo c a b ;;
+	esac
+}
+
 : > "$out"
 for c in $CONC; do
     for r in $(seq "$REPS"); do
-	one a-scanmilter "$smpid" milter "127.0.0.1:$T_MILTER_PORT" "$c" "$N"
-	one b-rspamd-proxy "$proxypid" milter "127.0.0.1:$T_RSPAMD_PROXY_PORT" "$c" "$N"
-	one c-direct-http "" http "127.0.0.1:$T_RSPAMD_PORT" "$c" "$N"
+	for p in $(main_order "$r"); do
+		case $p in
+		a) one a-scanmilter "$smpid" milter "127.0.0.1:$T_MILTER_PORT" "$c" "$N" ;;
+		b) one b-rspamd-proxy "$proxypid" milter "127.0.0.1:$T_RSPAMD_PROXY_PORT" "$c" "$N" ;;
+		c) one c-direct-http "" http "127.0.0.1:$T_RSPAMD_PORT" "$c" "$N" ;;
+		esac
+	done
 	one w-zstd "$zpid" milter "127.0.0.1:$((T_MILTER_PORT + 1))" "$c" "$N"
 	one w-crypt "$epid" milter "127.0.0.1:$((T_MILTER_PORT + 2))" "$c" "$N"
 	one w-crypt+zstd "$ezpid" milter "127.0.0.1:$((T_MILTER_PORT + 3))" "$c" "$N"
@@ -219,8 +237,13 @@ if postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
 	"$MB" -m smtp -a "127.0.0.1:$((T_SMTP_PORT + 1))" -c 4 -n 40 $corpus >/dev/null
 	for c in $CONC; do
 	    for r in $(seq "$REPS"); do
-		one a-postfix+scanmilter "$smpid" smtp "127.0.0.1:$T_SMTP_PORT" "$c" "$SMTP_N"
-		one b-postfix+proxy "$proxypid" smtp "127.0.0.1:$((T_SMTP_PORT + 1))" "$c" "$SMTP_N"
+		# Turn about, as the main paths: a b, then b a.
+		for p in $([ $((r % 2)) = 1 ] && echo a b || echo b a); do
+			case $p in
+			a) one a-postfix+scanmilter "$smpid" smtp "127.0.0.1:$T_SMTP_PORT" "$c" "$SMTP_N" ;;
+			b) one b-postfix+proxy "$proxypid" smtp "127.0.0.1:$((T_SMTP_PORT + 1))" "$c" "$SMTP_N" ;;
+			esac
+		done
 	    done
 	done
 else
@@ -244,6 +267,25 @@ median() {
 	  if ($7 == "-") cpu = "-"; else if (cpu != "-") cpu += $7 }
 	END { flush() }'
 }
+# paired CONC X Y - "median [min, max]" of X/Y over the rounds at CONC in
+# which both ran, from the raw results; "-" if none.
+paired() {
+	awk -v c="$1" -v x="$2" -v y="$3" '
+	$2 == c && ($1 == x || $1 == y) {
+		r = $NF; sub(/^round=/, "", r)
+		if ($1 == x) vx[r] = $3; else vy[r] = $3
+	}
+	END {
+		for (r in vx) if ((r in vy) && vy[r] > 0) q[++n] = vx[r] / vy[r]
+		if (n == 0) { print "-"; exit }
+		for (i = 2; i <= n; i++)	# insertion sort: a handful
+			for (j = i; j > 1 && q[j - 1] > q[j]; j--) {
+				t = q[j]; q[j] = q[j - 1]; q[j - 1] = t
+			}
+		m = n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+		printf "%.3f [%.3f, %.3f]", m, q[1], q[n]
+	}' "$raw"
+}
 raw=$out
 out="$T_TMP/median"
 median "$raw" > "$out"
@@ -265,6 +307,15 @@ median "$raw" > "$out"
 		awk -v c="$c" -v a="$a" -v b="$b" -v h="$h" -v pa="$pa" -v pb="$pb" \
 		    'BEGIN { printf "%5s %8.3f %8.3f %14s\n", c, a / b, a / h,
 		    (pb > 0 ? sprintf("%.3f", pa / pb) : "-") }'
+	done
+	echo
+	echo "paired: the median over rounds of the ratio within a round [lowest, highest]"
+	printf '%5s %22s %22s %22s\n' conc a/b a/c postfix_a/b
+	for c in $CONC; do
+		printf '%5s %22s %22s %22s\n' "$c" \
+		    "$(paired "$c" a-scanmilter b-rspamd-proxy)" \
+		    "$(paired "$c" a-scanmilter c-direct-http)" \
+		    "$(paired "$c" a-postfix+scanmilter b-postfix+proxy)"
 	done
 	echo
 	echo "wire options against plain scanmilter (same run):"
