@@ -13,7 +13,10 @@
  * Latency is from the first byte of a message to its final answer.
  *
  * Output, one line: mode conc n ok reject tempfail other errors secs
- * msgs_per_s p50_ms p99_ms
+ * msgs_per_s p50_ms p99_ms.  With MBENCH_SLOW_MS=T in the environment,
+ * each message that took T ms or more is also told on stderr, with
+ * whether it opened its connection (so the time includes connecting and
+ * negotiating).
  *
  * The milter client offers SMFIP_HDR_LEADSPC and the SMFIP_NR_* steps and
  * follows what the filter takes, like Postfix; the HTTP client reuses its connection
@@ -62,6 +65,7 @@ static struct {
 	int		 conc;
 	int		 total;
 	int		 per_conn;
+	double		 slow_ms;	/* MBENCH_SLOW_MS: tell slower ones */
 	int		 timeout;
 	struct msgfile	*files;
 	int		 nfiles;
@@ -508,7 +512,7 @@ static void *
 worker(void *arg)
 {
 	CURL *e = strcmp(B.mode, "http") == 0 ? curl_easy_init() : NULL;
-	int fd = -1, used = 0;
+	int fd = -1, used = 0, opened;
 	uint32_t proto = 0;
 
 	(void)arg;
@@ -522,6 +526,7 @@ worker(void *arg)
 			break;
 		m = &B.files[no % B.nfiles];
 		t0 = now_ms();
+		opened = 0;
 		if (e != NULL) {
 			r = http_message(e, m, no);
 		} else {
@@ -529,6 +534,7 @@ worker(void *arg)
 				fd = B.mode[0] == 'm' ? milter_open(&proto) :
 				    smtp_open();
 				used = 0;
+				opened = 1;
 			}
 			if (fd == -1)
 				r = RES_ERROR;
@@ -545,6 +551,11 @@ worker(void *arg)
 			}
 		}
 		B.lat[no] = now_ms() - t0;
+		if (B.slow_ms > 0 && B.lat[no] >= B.slow_ms)
+			fprintf(stderr, "mbench: message %d took %.0f ms "
+			    "(%s, result %d)\n", no, B.lat[no], opened ?
+			    "first on a new connection" : "on an open connection",
+			    (int)r);
 		atomic_fetch_add(&B.counts[r], 1);
 	}
 	if (fd != -1)
@@ -573,6 +584,8 @@ main(int argc, char **argv)
 	B.conc = 1;
 	B.total = 1000;
 	B.per_conn = 10;
+	if (getenv("MBENCH_SLOW_MS") != NULL)
+		B.slow_ms = atof(getenv("MBENCH_SLOW_MS"));
 	B.timeout = 60;
 	B.mode = "milter";
 	while ((ch = getopt(argc, argv, "m:a:c:n:k:t:")) != -1) {
