@@ -165,8 +165,7 @@ hostlist_parse(const char *text, char *err, size_t errlen)
 		n = strcspn(p, ",; \t\n");
 		entry = xstrndup(p, n);
 		p += n;
-		hl->hosts = xrealloc(hl->hosts,
-		    (hl->nhosts + 1) * sizeof(*hl->hosts));
+		hl->hosts = xgrow(hl->hosts, hl->nhosts, sizeof(*hl->hosts));
 		h = &hl->hosts[hl->nhosts++];
 		memset(h, 0, sizeof(*h));
 		if (parse_entry(entry, h, err, errlen) == -1) {

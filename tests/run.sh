@@ -106,7 +106,7 @@ run_shell_cases() {
 	for s in "$T_TOP"/tests/integration/t_*.sh "$T_TOP"/tests/e2e/t_*.sh; do
 		[ -f "$s" ] || continue
 		dir=$(basename "$(dirname "$s")")
-		run_case "$dir/$(basename "$s" .sh)" bash ${T_TRACE:-} "$s"
+		run_case "$dir/$(basename "$s" .sh)" bash "$s"
 	done
 }
 

@@ -35,23 +35,38 @@ start_instance "$C" "$d/rs-c" & pc=$!
 wait "$pb" || { echo "second Rspamd did not start"; exit 1; }
 wait "$pc" || { echo "third Rspamd did not start"; exit 1; }
 
-cat > "$d/rr.conf" <<CF
+# group_conf FILE SCAN_TIMEOUT GROUP - a config whose one upstream group,
+# "default", has the options GROUP.
+group_conf() {
+	cat > "$1" <<CF
 milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
 log: { target = "stderr"; level = "info"; };
-scan: { timeout = 10; stats_interval = 0; };
-upstreams: {
-  default: {
-    hosts = "round-robin:127.0.0.1:$A:3,127.0.0.1:$B:2,127.0.0.1:$C:1";
+scan: { timeout = $2; stats_interval = 0; };
+upstreams: { default: { $3 }; };
+CF
+}
+# start_milter CONF LOG - scanmilter on the test port, once the last one
+# has let it go; sets mpid.
+start_milter() {
+	t_port_free "$T_MILTER_PORT" 10
+	"$T_BIN" -f -c "$1" 2>"$2" &
+	mpid=$!
+	T_PIDS="$T_PIDS $mpid"
+	t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+}
+# faults N - faults.lua: N messages, clean and GTUBE in turn, each of
+# which must get its right answer.
+faults() {
+	miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
+	    -D n="$1" -s "$T_TOP/tests/integration/balance/faults.lua"
+}
+
+group_conf "$d/rr.conf" 10 "
+    hosts = \"round-robin:127.0.0.1:$A:3,127.0.0.1:$B:2,127.0.0.1:$C:1\";
     timeout = 5; connect_timeout = 1; max_retries = 2;
     max_errors = 3; error_time = 30; revive_time = 300;
-    check_interval = 1;
-  };
-};
-CF
-"$T_BIN" -f -c "$d/rr.conf" 2>"$d/log" &
-T_PIDS="$T_PIDS $!"
-mpid=$!
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+    check_interval = 1;"
+start_milter "$d/rr.conf" "$d/log"
 
 count() {	# count N TAG ALLOW -> "PORT COUNT" lines on stdout
 	miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
@@ -104,25 +119,12 @@ kill -TERM "$mpid"; wait "$mpid"
 # messages, four rounds of the seven, keep the case well inside
 # T_CASE_TIMEOUT.
 F=$T_FAKE_PORT
-cat > "$d/faults.conf" <<CF
-milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
-log: { target = "stderr"; level = "info"; };
-scan: { timeout = 15; stats_interval = 0; };
-upstreams: {
-  default: {
-    hosts = "round-robin:127.0.0.1:$A,127.0.0.1:9,127.0.0.1:$F,127.0.0.1:$((F + 1)),127.0.0.1:$((F + 2)),127.0.0.1:$((F + 3)),127.0.0.1:$((F + 4))";
+group_conf "$d/faults.conf" 15 "
+    hosts = \"round-robin:127.0.0.1:$A,127.0.0.1:9,127.0.0.1:$F,127.0.0.1:$((F + 1)),127.0.0.1:$((F + 2)),127.0.0.1:$((F + 3)),127.0.0.1:$((F + 4))\";
     timeout = 0.5; connect_timeout = 0.5; max_retries = 6;
-    max_errors = 1000; check_interval = 0;
-  };
-};
-CF
-t_port_free "$T_MILTER_PORT" 10
-"$T_BIN" -f -c "$d/faults.conf" 2>"$d/log2" &
-T_PIDS="$T_PIDS $!"
-fpid=$!
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
-miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
-    -D n=28 -s "$T_TOP/tests/integration/balance/faults.lua" &&
+    max_errors = 1000; check_interval = 0;"
+start_milter "$d/faults.conf" "$d/log2"
+faults 28 &&
     okay "28 messages right across refused, hanging, garbage, reset, 500, stalled connect" ||
     fail "a message was answered wrongly across the faults"
 for why in "Couldn't connect" "timed out" "not a JSON object" "HTTP status 500" \
@@ -142,31 +144,19 @@ many=$(for i in $(seq 28); do
 	[ "$n" = 1 ] || echo "9F$i:$n"; done)
 [ -z "$many" ] && okay "one log line per message, retries folded in" ||
     fail "not one line per message: $many"
-kill -TERM "$fpid"; wait "$fpid"
+kill -TERM "$mpid"; wait "$mpid"
 
 # 5. quick faults inside a short deadline: a refused connect, a 500 and
 # a reset, each answered at once, before every message reaches the real
 # scanner.  Their retries must start as soon as the fault is seen: a
 # retry left waiting for the loop's next idle wakeup (up to a second)
 # would run the message past its 0.9 s deadline into a tempfail.
-cat > "$d/quick.conf" <<CF
-milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
-log: { target = "stderr"; level = "info"; };
-scan: { timeout = 0.9; stats_interval = 0; };
-upstreams: {
-  default: {
-    hosts = "sequential:127.0.0.1:9,127.0.0.1:$((F + 3)),127.0.0.1:$((F + 2)),127.0.0.1:$A";
+group_conf "$d/quick.conf" 0.9 "
+    hosts = \"sequential:127.0.0.1:9,127.0.0.1:$((F + 3)),127.0.0.1:$((F + 2)),127.0.0.1:$A\";
     timeout = 0.8; connect_timeout = 0.8; max_retries = 3;
-    max_errors = 1000; check_interval = 0;
-  };
-};
-CF
-t_port_free "$T_MILTER_PORT" 10
-"$T_BIN" -f -c "$d/quick.conf" 2>"$d/log3" &
-T_PIDS="$T_PIDS $!"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
-miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
-    -D n=10 -s "$T_TOP/tests/integration/balance/faults.lua" &&
+    max_errors = 1000; check_interval = 0;"
+start_milter "$d/quick.conf" "$d/log3"
+faults 10 &&
     okay "10 messages right after quick faults within a 0.9 s deadline" ||
     fail "quick faults: a message missed its deadline or was answered wrongly"
 n=$(grep -c "attempts=4 .*Couldn't connect.*HTTP status 500.*reset" "$d/log3")
