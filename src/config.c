@@ -63,7 +63,9 @@ static const struct key config_keys[] = {
 	{ "milter.buffered_io", T_BOOL, C(milter_buffered), "true", 0, 0, NULL,
 	  "read MTA commands ahead, send header changes with the reply, and "
 	  "keep a quiet connection on its own thread for up to 10 s (fewer "
-	  "system calls and thread switches; takes effect at start)" },
+	  "system calls and thread switches), and accept a connection only "
+	  "once a worker has taken the one before (libmilter's pool can "
+	  "otherwise leave one waiting up to 10 s); takes effect at start" },
 	{ "daemon.user", T_STR, C(user), "", 0, 0, NULL,
 	  "drop privileges to this user after opening the socket" },
 	{ "daemon.group", T_STR, C(group), "", 0, 0, NULL,

@@ -821,8 +821,9 @@ log_stats(double now)
 	milterio_stats(&io);
 	log_info("milter I/O: reads served=%lu polls served=%lu "
 	    "changes held=%lu idle waits kept=%lu (system calls and thread "
-	    "switches saved by milter.buffered_io)", io.reads_served,
-	    io.polls_served, io.writes_held, io.waits_kept);
+	    "switches saved by milter.buffered_io); accepts held for a "
+	    "worker=%lu, late=%lu", io.reads_served, io.polls_served,
+	    io.writes_held, io.waits_kept, io.accepts_held, io.claims_late);
 }
 
 /*

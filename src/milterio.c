@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ struct mio {
 	size_t	 in_off, in_len;	/* unread bytes are in[in_off, in_len) */
 	size_t	 out_len;		/* held-back bytes in out[] */
 	bool	 in_message;		/* MAIL seen, no end or abort yet */
+	bool	 unclaimed;		/* accepted, no worker has run it yet */
+	unsigned long epoch;		/* the claim epoch it was accepted in */
 	char	 qid[64];		/* the message whose answer is due */
 	char	 in[MILTERIO_BUF];
 	char	 out[MILTERIO_OUT];
@@ -57,7 +60,7 @@ static struct {
 	bool			 on;
 	int			 timeout_ms;
 	atomic_ulong		 reads_served, polls_served, writes_held;
-	atomic_ulong		 waits_kept;
+	atomic_ulong		 waits_kept, accepts_held, claims_late;
 	int			 stop_pipe[2];	/* readable once stopping */
 	atomic_bool		 stopping;
 } M = { .stop_pipe = { -1, -1 } };
@@ -66,6 +69,21 @@ static struct {
 #define IDLE_CHECK_MS	100
 /* How long a quiet session waits on its thread before the pool takes it. */
 #define IDLE_WAIT_MS	10000
+/* How long the listener waits for a worker to claim the last session. */
+#define CLAIM_WAIT_MS	20
+
+/*
+ * Sessions accepted that no worker has started on yet (see claim_wait).
+ * The listener thread raises the count; the worker that first polls the
+ * session's socket (or the thread that closes it unpolled) lowers it.
+ */
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	unsigned long	 unclaimed;	/* in the current epoch */
+	unsigned long	 epoch;		/* raised when a wait gives up */
+	bool		 ready;		/* cv set to the monotonic clock */
+} C = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /*
  * The session this thread last read a command from.  libmilter runs a
@@ -77,6 +95,110 @@ static _Thread_local struct mio *current;
 
 /* Milter command bytes that change the message and need no answer: */
 static const char HELD[] = "+-2bemihq";
+
+static void
+count(atomic_ulong *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/*
+ * claim_init - the claim condition waits on the monotonic clock, so that
+ * a change of the wall clock cannot stretch the listener's wait.
+ */
+static void
+claim_init(void)
+{
+	pthread_condattr_t a;
+
+	if (pthread_condattr_init(&a) != 0)
+		return;
+	if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&C.cv, &a) == 0)
+		C.ready = true;
+	pthread_condattr_destroy(&a);
+}
+
+/*
+ * claim_wait - before the listener accepts the next connection, wait
+ * (up to CLAIM_WAIT_MS) until a worker has started on every session it
+ * accepted before.
+ *
+ * Why: libmilter's worker pool (mi_start_session) hands a new session to
+ * an idle worker by marking it ready and signalling a condition variable
+ * if its idle count is above zero; a worker lowers that count only once
+ * it has woken up.  When connections arrive faster than a worker wakes,
+ * the second sees the same stale count, its signal wakes nobody, and the
+ * session sits marked ready until some worker finishes a session or its
+ * 10 s condition wait runs out: 0.2 to 0.8 s for the first message on a
+ * new connection, seen in bursts in the benchmark.  Accepting only after
+ * the last session was claimed keeps the count true when libmilter reads
+ * it, so it starts a new worker when none is idle.  The cost is one
+ * thread wakeup per connection, and only when connections come in bursts.
+ *
+ * A session that is still unclaimed after the wait (the pool's own
+ * controller can strand one the same way) is not waited for again: the
+ * epoch moves on, and the listener goes back to accepting.
+ */
+static void
+claim_wait(void)
+{
+	struct timespec until;
+	bool held = false;
+
+	if (!C.ready)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += CLAIM_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&C.mu);
+	while (C.unclaimed > 0) {
+		held = true;
+		if (pthread_cond_timedwait(&C.cv, &C.mu, &until) != 0 &&
+		    C.unclaimed > 0) {
+			C.epoch++;
+			C.unclaimed = 0;
+			count(&M.claims_late);
+			log_debug("milterio: a session waits for a libmilter "
+			    "worker for over %d ms; accepting on", CLAIM_WAIT_MS);
+		}
+	}
+	pthread_mutex_unlock(&C.mu);
+	if (held)
+		count(&M.accepts_held);
+}
+
+/* claim_add - the listener accepted m's connection. */
+static void
+claim_add(struct mio *m)
+{
+	if (!C.ready)
+		return;
+	pthread_mutex_lock(&C.mu);
+	m->unclaimed = true;
+	m->epoch = C.epoch;
+	C.unclaimed++;
+	pthread_mutex_unlock(&C.mu);
+}
+
+/*
+ * claimed - a worker polls m's socket for the first time, or m is closed
+ * before that.  Only the thread that owns m calls this.
+ */
+static void
+claimed(struct mio *m)
+{
+	if (!m->unclaimed)
+		return;
+	m->unclaimed = false;
+	pthread_mutex_lock(&C.mu);
+	if (m->epoch == C.epoch && C.unclaimed > 0 && --C.unclaimed == 0)
+		pthread_cond_signal(&C.cv);
+	pthread_mutex_unlock(&C.mu);
+}
 
 int
 milterio_init(bool on, int timeout_s)
@@ -103,6 +225,7 @@ milterio_init(bool on, int timeout_s)
 		return -1;
 	}
 	M.nslot = (int)n;
+	claim_init();
 	return 0;
 }
 
@@ -128,12 +251,10 @@ milterio_stats(struct milterio_stats *out)
 	    memory_order_relaxed);
 	out->waits_kept = atomic_load_explicit(&M.waits_kept,
 	    memory_order_relaxed);
-}
-
-static void
-count(atomic_ulong *c)
-{
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	out->accepts_held = atomic_load_explicit(&M.accepts_held,
+	    memory_order_relaxed);
+	out->claims_late = atomic_load_explicit(&M.claims_late,
+	    memory_order_relaxed);
 }
 
 static struct mio *
@@ -147,14 +268,19 @@ mio_of(int fd)
 int
 __wrap_accept(int lfd, struct sockaddr *sa, socklen_t *salen)
 {
-	int fd = __real_accept(lfd, sa, salen);
 	struct mio *m;
+	int fd;
 
+	if (M.on)
+		claim_wait();
+	fd = __real_accept(lfd, sa, salen);
 	if (fd < 0 || !M.on || fd >= M.nslot)
 		return fd;
 	/* Out of memory: this connection is served unbuffered. */
-	if ((m = calloc(1, sizeof(*m))) != NULL)
+	if ((m = calloc(1, sizeof(*m))) != NULL) {
+		claim_add(m);
 		atomic_store_explicit(&M.slot[fd], m, memory_order_release);
+	}
 	return fd;
 }
 
@@ -172,6 +298,8 @@ __wrap_close(int fd)
 		log_warnx("%s: milter: connection closed before the answer; "
 		    "%zu bytes of header changes not sent", m->qid[0] ?
 		    m->qid : "-", m->out_len);
+	if (m != NULL)
+		claimed(m);
 	if (current == m)
 		current = NULL;
 	free(m);
@@ -368,7 +496,10 @@ served(struct pollfd *p)
 
 	if (m == NULL)
 		return 0;
-	m->polled = true;
+	if (!m->polled) {
+		m->polled = true;
+		claimed(m);
+	}
 	if (in != 0 && m->in_off < m->in_len)
 		p->revents = in;
 	else if (out != 0)

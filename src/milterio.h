@@ -93,6 +93,9 @@ struct milterio_stats {
 	unsigned long	writes_held;	/* modifications held back */
 	unsigned long	waits_kept;	/* quiet sessions (over 1 ms) kept on
 					   their thread, off the worker pool */
+	unsigned long	accepts_held;	/* accepts that waited for a worker
+					   to claim the session before */
+	unsigned long	claims_late;	/* waits that gave up (CLAIM_WAIT_MS) */
 };
 void	milterio_stats(struct milterio_stats *out);
 

@@ -11,7 +11,7 @@
 : "${T_SMTP_PORT:=21025}"	# throwaway Postfix smtpd
 
 : "${T_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
-T_BIN="$T_TOP/build/scanmilter"
+: "${T_BIN:=$T_TOP/build/scanmilter}"  # another build may be measured
 T_PIDS=""
 
 t_log() { printf '%s\n' "$*" >&2; }

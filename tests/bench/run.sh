@@ -46,8 +46,10 @@
 #
 # Knobs (environment): BENCH_CONC="1 8 32", BENCH_N=600 (messages per
 # run), BENCH_REPS=5, BENCH_SMTP_N=300, BENCH_WORKERS=2 (Rspamd normal
-# workers), BENCH_OUT (also write the table there).  Loopback only; every run is
-# bounded by its message count and mbench's timeouts.
+# workers), BENCH_OUT (also write the table there), BENCH_PARTS="main wire
+# mirror self postfix" (which groups of runs to make: "main" alone measures
+# a, b and c and skips the rest, for a quick look).  Loopback only; every
+# run is bounded by its message count and mbench's timeouts.
 set -u
 T_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export T_TOP
@@ -60,6 +62,9 @@ N=${BENCH_N:-600}
 REPS=${BENCH_REPS:-5}
 SMTP_N=${BENCH_SMTP_N:-300}
 WORKERS=${BENCH_WORKERS:-2}
+PARTS=" ${BENCH_PARTS:-main wire mirror self postfix} "
+# part NAME - NAME is among the groups of runs asked for.
+part() { case $PARTS in *" $1 "*) return 0 ;; esac; return 1; }
 MB="$T_TOP/build/mbench"
 T_TMP=$(t_tmpdir)
 export T_TMP
@@ -209,18 +214,23 @@ for c in $CONC; do
 		c) one c-direct-http "" http "127.0.0.1:$T_RSPAMD_PORT" "$c" "$N" ;;
 		esac
 	done
-	one w-zstd "$zpid" milter "127.0.0.1:$((T_MILTER_PORT + 1))" "$c" "$N"
-	one w-crypt "$epid" milter "127.0.0.1:$((T_MILTER_PORT + 2))" "$c" "$N"
-	one w-crypt+zstd "$ezpid" milter "127.0.0.1:$((T_MILTER_PORT + 3))" "$c" "$N"
-	one m-mirror+compare "$mirpid" milter "127.0.0.1:$((T_MILTER_PORT + 4))" "$c" "$N"
-	one s-scanmilter-self "$sspid" milter "127.0.0.1:$((T_MILTER_PORT + 5))" "$c" "$N"
-	one s-proxy-self_scan "$ssproxypid" milter "127.0.0.1:$SSPROXY_PORT" "$c" "$N"
+	if part wire; then
+		one w-zstd "$zpid" milter "127.0.0.1:$((T_MILTER_PORT + 1))" "$c" "$N"
+		one w-crypt "$epid" milter "127.0.0.1:$((T_MILTER_PORT + 2))" "$c" "$N"
+		one w-crypt+zstd "$ezpid" milter "127.0.0.1:$((T_MILTER_PORT + 3))" "$c" "$N"
+	fi
+	part mirror &&
+	    one m-mirror+compare "$mirpid" milter "127.0.0.1:$((T_MILTER_PORT + 4))" "$c" "$N"
+	if part self; then
+		one s-scanmilter-self "$sspid" milter "127.0.0.1:$((T_MILTER_PORT + 5))" "$c" "$N"
+		one s-proxy-self_scan "$ssproxypid" milter "127.0.0.1:$SSPROXY_PORT" "$c" "$N"
+	fi
     done
 done
 
 # Through Postfix: one instance, one smtpd per milter, discard delivery.
 pf="$T_TMP/postfix"
-postfix_setup "$pf" <<CF
+part postfix && postfix_setup "$pf" <<CF
 myhostname = mx.bench.example
 relay_domains = bench.example
 relay_transport = discard
@@ -232,7 +242,9 @@ smtpd_client_message_rate_limit = 0
 127.0.0.1:$T_SMTP_PORT inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$T_MILTER_PORT
 127.0.0.1:$((T_SMTP_PORT + 1)) inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$T_RSPAMD_PROXY_PORT
 CF
-if postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
+if ! part postfix; then
+	:
+elif postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
 	"$MB" -m smtp -a "127.0.0.1:$T_SMTP_PORT" -c 4 -n 40 $corpus >/dev/null
 	"$MB" -m smtp -a "127.0.0.1:$((T_SMTP_PORT + 1))" -c 4 -n 40 $corpus >/dev/null
 	for c in $CONC; do
