@@ -76,6 +76,7 @@ CORE_SRCS += src/compare.c
 CORE_SRCS += src/mirror.c
 CORE_SRCS += src/upstream.c
 CORE_SRCS += src/scan.c
+CORE_SRCS += src/linger.c
 CORE_SRCS += src/loop.c
 CORE_SRCS += src/milterio.c
 CORE_SRCS += src/milter.c

@@ -36,6 +36,7 @@
 #include "blob.h"
 #include "config.h"
 #include "compare.h"
+#include "linger.h"
 #include "log.h"
 #include "milterio.h"
 #include "mirror.h"
@@ -121,6 +122,7 @@ static struct {
 	curl_socket_t	 probing;	/* being tried; -1 once curl says more */
 	curl_socket_t	 unwatch[SOCK_PENDING];
 	int		 nunwatch;
+	bool		 linger;	/* closes wait for the scanner's */
 	CURL		*pool[EASY_POOL];
 	int		 npool;
 	LIST_HEAD(, lgroup) groups;
@@ -798,6 +800,7 @@ static void
 log_stats(double now)
 {
 	struct milterio_stats io;
+	struct linger_stats ls;
 	struct lgroup *lg;
 
 	LIST_FOREACH(lg, &L.groups, entry) {
@@ -818,6 +821,11 @@ log_stats(double now)
 	}
 	mirror_log_stats();
 	compare_log_stats();
+	linger_stats(&ls);
+	log_info("scanner connections closed after the scanner's own close=%lu "
+	    "of %lu held, after %d ms=%lu, at once (%d held)=%lu",
+	    ls.peer_closed, ls.held, LINGER_MS, ls.timed_out, LINGER_MAX,
+	    ls.full);
 	milterio_stats(&io);
 	log_info("milter I/O: reads served=%lu polls served=%lu "
 	    "changes held=%lu idle waits kept=%lu (system calls and thread "
@@ -989,13 +997,20 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 	return 0;
 }
 
-/* close_cb - CURLOPT_CLOSESOCKETFUNCTION: a waiting removal goes with it. */
+/*
+ * close_cb - CURLOPT_CLOSESOCKETFUNCTION: a waiting removal goes with it.
+ * A socket whose removal waits is still in epoll as curl last had it
+ * (reading, after a reply): linger holds it there until the scanner has
+ * closed its end, so that the TIME_WAIT is the scanner's (linger.h).
+ */
 static int
 close_cb(void *arg, curl_socket_t fd)
 {
 	(void)arg;
-	drop_fd(L.unwatch, &L.nunwatch, fd);
 	drop_fd(L.probe, &L.nprobe, fd);
+	if (drop_fd(L.unwatch, &L.nunwatch, fd) && L.linger &&
+	    linger_hold(fd, now_s()))
+		return 0;
 	return close(fd);
 }
 
@@ -1049,12 +1064,17 @@ wait_ms(void)
 {
 	double left;
 
+	int held = linger_expire(now_s()), ms = POLL_MAX_MS;
+
+	/* Wake for the next held socket's close too (linger.h). */
+	if (held >= 0 && held < ms)
+		ms = held;
 	if (L.timer_due < 0)
-		return POLL_MAX_MS;
+		return ms;
 	left = (L.timer_due - now_s()) * 1000.0;
 	if (left <= 0)
 		return 0;
-	return left < POLL_MAX_MS ? (int)left + 1 : POLL_MAX_MS;
+	return left < ms ? (int)left + 1 : ms;
 }
 
 /* run_timer - curl's timeout, if it is due. */
@@ -1112,6 +1132,9 @@ run_io(void)
 		 * (scan_loop_start). */
 		if (fd == L.wake)
 			continue;
+		/* A held socket's event: the scanner closed its end. */
+		if (linger_event(fd))
+			continue;
 		if (evs[i].events & EPOLLIN)
 			how |= CURL_CSELECT_IN;
 		if (evs[i].events & EPOLLOUT)
@@ -1148,6 +1171,9 @@ loop_main(void *arg)
 		run_io();
 		collect();
 	}
+	/* Closes from here on are at once: nothing is left to wait for them. */
+	L.linger = false;
+	linger_close_all();
 	drop_pings();
 	while (L.npool > 0)
 		curl_easy_cleanup(L.pool[--L.npool]);
@@ -1194,6 +1220,8 @@ scan_loop_start(int max_queue)
 	}
 	ev.data.fd = L.wake;
 	epoll_ctl(L.ep, EPOLL_CTL_ADD, L.wake, &ev);
+	/* Without its table every close is at once, as curl's own would be. */
+	L.linger = linger_init();
 	curl_multi_setopt(L.multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNS);
 	curl_multi_setopt(L.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(L.multi, CURLMOPT_TIMERFUNCTION, timer_cb);

@@ -9,6 +9,8 @@ cannot be made to produce.  Listens on 127.0.0.1 only, one port per fault:
   BASE+4  stall:   a listener that never accepts, its queue already full:
                    a connect to it neither completes nor fails (the kernel
                    drops the SYN) until the client gives up
+  BASE+5  open:    a clean reply that says "Connection: close", then the
+                   connection is kept open for 3 s all the same
 
 Every request is logged to stdout as "PORT MODE PATH LENGTH" so a test can
 count what reached it.  Stops by itself after an hour at most.
@@ -60,7 +62,7 @@ class Handler(socketserver.StreamRequestHandler):
                 self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\npong\r\n")
                 continue
             getattr(self, "do_" + mode)()
-            if mode in ("reset", "slow"):
+            if mode in ("reset", "slow", "open"):
                 return
 
     def send(self, data):
@@ -82,6 +84,12 @@ class Handler(socketserver.StreamRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                    struct.pack("ii", 1, 0))
         self.connection.close()
+
+    def do_open(self):
+        body = b'{"action":"no action","score":0.5,"required_score":15}'
+        self.send(b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        time.sleep(3)
 
     def do_error(self):
         body = b"Internal Server Error"
@@ -120,6 +128,9 @@ def main():
         srv.mode = mode
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     kept = stall(base + len(MODES))
+    srv = Server(("127.0.0.1", base + len(MODES) + 1), Handler)
+    srv.mode = "open"
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
     time.sleep(LIFETIME)
     del kept
 

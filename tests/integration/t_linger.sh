@@ -1,0 +1,81 @@
+#!/bin/bash
+# t_linger.sh - the scanner, not scanmilter, closes each connection first,
+# so TIME_WAIT (60 s per connection) stays on the scanner's side and does
+# not pin scanmilter's local ports (src/linger.h).  Rspamd closes right
+# after its reply: 30 scans through it must leave no new TIME_WAIT socket
+# toward its port on our side.  A scanner that says "Connection: close"
+# but keeps the connection open (fake, port +5) gets our close after
+# LINGER_MS, and its message is answered all the same.
+set -u
+. "$T_TOP/tests/lib.sh"
+d="$T_TMP/linger"
+mkdir -p "$d"
+# tw_new PORT SECONDS - TIME_WAIT sockets toward 127.0.0.1:PORT made in
+# the last SECONDS (ss shows each one's time left of its 60 s).
+tw_new() {
+	ss -Htano state time-wait "( dport = :$1 )" |
+	    sed -n 's/.*timer:(timewait,\([0-9]*\)sec.*/\1/p' |
+	    awk -v s="$2" '$1 >= 59 - s { n++ } END { print n + 0 }'
+}
+conf() {
+	cat > "$1" <<CF
+milter: { socket = "inet:$T_MILTER_PORT@127.0.0.1"; };
+log: { target = "stderr"; level = "info"; };
+scan: { timeout = 10; stats_interval = 0; };
+upstreams: { default: { hosts = "127.0.0.1:$2"; max_retries = 0;
+  check_interval = 0; }; };
+CF
+}
+# scan N QID_PREFIX - N messages through miltertest, each accepted.
+scan() {
+	for i in $(seq "$1"); do
+		miltertest -D mtdir="$T_TOP/tests/integration/mt" -D qid="$2$i" \
+		    -D want=accept -D sock="inet:$T_MILTER_PORT@127.0.0.1" \
+		    -s "$T_TOP/tests/integration/mt/once.lua" >>"$d/mt.log" 2>&1 ||
+		    return 1
+	done
+}
+# stats PID LOG - SIGUSR2, then the linger counters line.
+stats() {
+	kill -USR2 "$1"
+	for _ in $(seq 20); do grep -q "scanner connections closed" "$2" && break; sleep 0.1; done
+	grep "scanner connections closed" "$2" | tail -1
+}
+
+conf "$d/rspamd.conf" "$T_RSPAMD_PORT"
+"$T_BIN" -f -c "$d/rspamd.conf" 2>"$d/log" &
+pid=$!
+T_PIDS="$T_PIDS $pid"
+t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+t0=$(date +%s)
+scan 30 LNG && okay "30 messages through Rspamd accepted" ||
+    fail "a message was not accepted: $(tail -5 "$d/mt.log")"
+secs=$(( $(date +%s) - t0 + 1 ))
+n=$(grep -c "LNG[0-9]*: accept" "$d/log")
+[ "$n" -eq 30 ] && okay "30 accept lines" || fail "$n accept lines of 30"
+tw=$(tw_new "$T_RSPAMD_PORT" "$secs")
+[ "$tw" -eq 0 ] && okay "no TIME_WAIT left on our side toward Rspamd" ||
+    fail "$tw TIME_WAIT sockets toward Rspamd on our side in the last $secs s"
+line=$(stats "$pid" "$d/log")
+echo "$line"
+echo "$line" | grep -q "own close=\([3-9][0-9]\|[1-9][0-9][0-9]\) of" &&
+    okay "each held connection closed after Rspamd's own close" ||
+    fail "linger counters: $line"
+t_cleanup
+t_port_free "$T_MILTER_PORT" 10
+
+conf "$d/open.conf" "$((T_FAKE_PORT + 5))"
+"$T_BIN" -f -c "$d/open.conf" 2>"$d/log2" &
+pid=$!
+T_PIDS="$T_PIDS $pid"
+t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+scan 2 LNGO && okay "a scanner that keeps its connection open: messages accepted" ||
+    fail "not accepted through the open scanner: $(tail -5 "$d/mt.log")"
+sleep 0.5
+line=$(stats "$pid" "$d/log2")
+echo "$line"
+echo "$line" | grep -q "after 200 ms=2," &&
+    okay "its two connections closed by us after the linger time" ||
+    fail "linger counters: $line"
+t_cleanup
+[ "$fails" -eq 0 ]
