@@ -33,10 +33,11 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSCANMILTER_VERSION=\"$(VERSION)\" $(WARN) 
 LDLIBS   = $(PKG_LIBS) $(MILTER_LIBS) -pthread -lm
 
 # libmilter is linked statically so that its socket calls can be routed
-# through src/milterio.c (read-ahead and write coalescing; see milterio.h).
+# through src/milterio.c (read-ahead and write coalescing; see milterio.h),
+# and its worker pool's thread starts seen (a new session's own worker).
 # --wrap changes only the objects linked here, never the shared libraries.
 MILTER_A    = $(shell $(CC) -print-file-name=libmilter.a)
-MILTER_WRAP := -Wl,--wrap=accept,--wrap=poll,--wrap=read,--wrap=writev,--wrap=close
+MILTER_WRAP := -Wl,--wrap=accept,--wrap=poll,--wrap=read,--wrap=writev,--wrap=close,--wrap=pthread_create
 MILTER_LIBS = $(MILTER_WRAP) $(MILTER_A)
 # Unit tests stub some smfi_* functions (test_milter), which a static
 # libmilter would define a second time: they link the shared one.

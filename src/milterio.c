@@ -40,7 +40,7 @@ struct mio {
 	size_t	 in_off, in_len;	/* unread bytes are in[in_off, in_len) */
 	size_t	 out_len;		/* held-back bytes in out[] */
 	bool	 in_message;		/* MAIL seen, no end or abort yet */
-	bool	 unclaimed;		/* accepted, no worker has run it yet */
+	atomic_bool unclaimed;		/* accepted, no worker has run it yet */
 	unsigned long epoch;		/* the claim epoch it was accepted in */
 	char	 qid[64];		/* the message whose answer is due */
 	char	 in[MILTERIO_BUF];
@@ -82,6 +82,7 @@ static struct {
 	pthread_cond_t	 cv;
 	unsigned long	 unclaimed;	/* in the current epoch */
 	unsigned long	 epoch;		/* raised when a wait gives up */
+	struct mio	*last;		/* listener only: the last accepted */
 	bool		 ready;		/* cv set to the monotonic clock */
 } C = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -178,26 +179,56 @@ claim_add(struct mio *m)
 	if (!C.ready)
 		return;
 	pthread_mutex_lock(&C.mu);
-	m->unclaimed = true;
+	atomic_store(&m->unclaimed, true);
 	m->epoch = C.epoch;
 	C.unclaimed++;
+	C.last = m;
 	pthread_mutex_unlock(&C.mu);
 }
 
 /*
  * claimed - a worker polls m's socket for the first time, or m is closed
- * before that.  Only the thread that owns m calls this.
+ * before that, or the listener starts a thread for it (claim_launch).
+ * Whichever comes first counts it.
  */
 static void
 claimed(struct mio *m)
 {
-	if (!m->unclaimed)
+	if (!atomic_exchange(&m->unclaimed, false))
 		return;
-	m->unclaimed = false;
 	pthread_mutex_lock(&C.mu);
 	if (m->epoch == C.epoch && C.unclaimed > 0 && --C.unclaimed == 0)
 		pthread_cond_signal(&C.cv);
 	pthread_mutex_unlock(&C.mu);
+}
+
+/* The listener: the thread that accepts (claim_launch tells it apart). */
+static _Thread_local bool listener;
+
+int	__real_pthread_create(pthread_t *, const pthread_attr_t *,
+	    void *(*)(void *), void *);
+int	__wrap_pthread_create(pthread_t *, const pthread_attr_t *,
+	    void *(*)(void *), void *);
+
+/*
+ * __wrap_pthread_create - libmilter's pool starts a new worker for a new
+ * session when none is idle (mi_start_session, on the listener thread,
+ * with the session as the argument).  That worker owns the session from
+ * its first instruction, so the idle count stays true and the next accept
+ * need not wait for it: the session counts as claimed now, before the
+ * thread exists (so it is surely still open).  Any other thread start,
+ * ours included (the linker sends every call in the binary here), passes
+ * straight through.
+ */
+int
+__wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+    void *(*fn)(void *), void *arg)
+{
+	if (listener && arg != NULL && C.last != NULL) {
+		claimed(C.last);
+		C.last = NULL;
+	}
+	return __real_pthread_create(t, attr, fn, arg);
 }
 
 int
@@ -271,8 +302,11 @@ __wrap_accept(int lfd, struct sockaddr *sa, socklen_t *salen)
 	struct mio *m;
 	int fd;
 
-	if (M.on)
+	if (M.on) {
+		listener = true;
+		C.last = NULL;	/* given to an idle worker, or claimed */
 		claim_wait();
+	}
 	fd = __real_accept(lfd, sa, salen);
 	if (fd < 0 || !M.on || fd >= M.nslot)
 		return fd;

@@ -4,7 +4,8 @@
 # the worker signalled for the one before has not yet woken; that session
 # then waits for a worker to come free, up to the pool's 10 s condition
 # wait (seen: 10 s for the option negotiation).  milterio holds each
-# accept until a worker has claimed the session before it.  A burst is
+# accept until a worker has claimed the session before it (or libmilter
+# started a new worker for it).  A burst is
 # answered in milliseconds; the bound here (1 s) is far above that, so it
 # tells the stall, not the speed.
 set -u
@@ -31,8 +32,11 @@ for n in 16 32; do
 done
 kill -USR2 "$pid"
 for _ in $(seq 20); do grep -q "accepts held" "$d/log" && break; sleep 0.1; done
-held=$(sed -n 's/.*accepts held for a worker=\([0-9]*\).*/\1/p' "$d/log" | tail -1)
-[ "${held:-0}" -gt 0 ] && okay "the stats line counts $held accepts held for a worker" ||
-    fail "no accept counted as held: $(grep 'milter I/O' "$d/log")"
+# How many accepts waited depends on how the bursts met idle workers (a
+# new worker started for a session needs no wait), so only its presence
+# is checked; the timings above are what tells the stall.
+held=$(sed -n 's/.*accepts held for a worker=\([0-9]*\), late=\([0-9]*\).*/\1 \2/p' "$d/log" | tail -1)
+[ -n "$held" ] && okay "the stats line counts accepts held for a worker, and late ones: $held" ||
+    fail "no accept counters: $(grep 'milter I/O' "$d/log")"
 t_cleanup
 [ "$fails" -eq 0 ]
