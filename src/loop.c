@@ -1000,8 +1000,9 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 /*
  * close_cb - CURLOPT_CLOSESOCKETFUNCTION: a waiting removal goes with it.
  * A socket whose removal waits is still in epoll as curl last had it
- * (reading, after a reply): linger holds it there until the scanner has
- * closed its end, so that the TIME_WAIT is the scanner's (linger.h).
+ * (reading, after a reply; or whatever a transfer cut short was doing):
+ * linger holds it there until the scanner has closed its end, so that the
+ * TIME_WAIT is the scanner's (linger.h).
  */
 static int
 close_cb(void *arg, curl_socket_t fd)

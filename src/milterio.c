@@ -75,14 +75,17 @@ static struct {
 /*
  * Sessions accepted that no worker has started on yet (see claim_wait).
  * The listener thread raises the count; the worker that first polls the
- * session's socket (or the thread that closes it unpolled) lowers it.
+ * session's socket, the thread that closes it unpolled, or the listener
+ * starting a new worker for it (__wrap_pthread_create) lowers it.  last
+ * is only read, changed or cleared under mu, and cleared before its
+ * session is freed, so whoever reads it under mu finds it alive.
  */
 static struct {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	unsigned long	 unclaimed;	/* in the current epoch */
 	unsigned long	 epoch;		/* raised when a wait gives up */
-	struct mio	*last;		/* listener only: the last accepted */
+	struct mio	*last;		/* the last accepted, until claimed */
 	bool		 ready;		/* cv set to the monotonic clock */
 } C = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -156,6 +159,9 @@ claim_wait(void)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&C.mu);
+	/* The last session went to an idle worker, or is claimed already:
+	 * no thread start from here on is for it. */
+	C.last = NULL;
 	while (C.unclaimed > 0) {
 		held = true;
 		if (pthread_cond_timedwait(&C.cv, &C.mu, &until) != 0 &&
@@ -186,23 +192,33 @@ claim_add(struct mio *m)
 	pthread_mutex_unlock(&C.mu);
 }
 
-/*
- * claimed - a worker polls m's socket for the first time, or m is closed
- * before that, or the listener starts a thread for it (claim_launch).
- * Whichever comes first counts it.
- */
+/* count_claim - under C.mu: m is claimed; whichever comes first counts. */
 static void
-claimed(struct mio *m)
+count_claim(struct mio *m)
 {
+	if (C.last == m)
+		C.last = NULL;
 	if (!atomic_exchange(&m->unclaimed, false))
 		return;
-	pthread_mutex_lock(&C.mu);
 	if (m->epoch == C.epoch && C.unclaimed > 0 && --C.unclaimed == 0)
 		pthread_cond_signal(&C.cv);
+}
+
+/*
+ * claimed - a worker polls m's socket for the first time, or m is about
+ * to be closed and freed (then always, so that C.last lets go of it).
+ */
+static void
+claimed(struct mio *m, bool freeing)
+{
+	if (!C.ready || (!freeing && !atomic_load(&m->unclaimed)))
+		return;
+	pthread_mutex_lock(&C.mu);
+	count_claim(m);
 	pthread_mutex_unlock(&C.mu);
 }
 
-/* The listener: the thread that accepts (claim_launch tells it apart). */
+/* The listener: the thread that accepts (__wrap_pthread_create asks). */
 static _Thread_local bool listener;
 
 int	__real_pthread_create(pthread_t *, const pthread_attr_t *,
@@ -224,9 +240,11 @@ int
 __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg)
 {
-	if (listener && arg != NULL && C.last != NULL) {
-		claimed(C.last);
-		C.last = NULL;
+	if (listener && arg != NULL && C.ready && !atomic_load(&M.stopping)) {
+		pthread_mutex_lock(&C.mu);
+		if (C.last != NULL)
+			count_claim(C.last);
+		pthread_mutex_unlock(&C.mu);
 	}
 	return __real_pthread_create(t, attr, fn, arg);
 }
@@ -304,7 +322,6 @@ __wrap_accept(int lfd, struct sockaddr *sa, socklen_t *salen)
 
 	if (M.on) {
 		listener = true;
-		C.last = NULL;	/* given to an idle worker, or claimed */
 		claim_wait();
 	}
 	fd = __real_accept(lfd, sa, salen);
@@ -333,7 +350,7 @@ __wrap_close(int fd)
 		    "%zu bytes of header changes not sent", m->qid[0] ?
 		    m->qid : "-", m->out_len);
 	if (m != NULL)
-		claimed(m);
+		claimed(m, true);
 	if (current == m)
 		current = NULL;
 	free(m);
@@ -532,7 +549,7 @@ served(struct pollfd *p)
 		return 0;
 	if (!m->polled) {
 		m->polled = true;
-		claimed(m);
+		claimed(m, false);
 	}
 	if (in != 0 && m->in_off < m->in_len)
 		p->revents = in;

@@ -9,9 +9,9 @@
  * system calls were half of scanmilter's CPU time.
  *
  * The daemon links libmilter statically, and the linker sends the calls
- * to accept, poll, read, writev and close made by code linked into the
- * binary (libmilter's and our own) to the __wrap_* functions here
- * (-Wl,--wrap=...; see the Makefile).  Shared libraries (libcurl, Lua, the
+ * to accept, poll, read, writev, close and pthread_create made by code
+ * linked into the binary (libmilter's and our own) to the __wrap_*
+ * functions here (-Wl,--wrap=...; see the Makefile).  Shared libraries (libcurl, Lua, the
  * C library itself) call the real functions.  Only libmilter accepts
  * connections, so only its MTA sockets get buffers; every other descriptor
  * passes straight through.  For a socket libmilter accepted:
@@ -27,7 +27,12 @@
  *     write together with the next reply the MTA waits for.  Progress
  *     notes and every reply are written at once.  poll() for output on
  *     such a socket answers at once; the write itself waits for the
- *     socket with the milter timeout, as libmilter's own loop would.
+ *     socket with the milter timeout, as libmilter's own loop would;
+ *   - accept() waits (at most 20 ms) until a worker has taken the session
+ *     accepted before, unless libmilter started a new thread for it
+ *     (pthread_create on the listener): libmilter's pool can otherwise
+ *     lose the wakeup of a session that comes in a burst and leave it
+ *     unserved for up to 10 s (see claim_wait in milterio.c).
  *
  * Held header changes count as done when libmilter hands them over; if
  * the reply after them cannot be sent, a warning says so (the message's
