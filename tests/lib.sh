@@ -128,6 +128,20 @@ t_bg() {
 	T_PIDS="$T_PIDS $!"
 }
 
+# t_milter CONF LOG - scanmilter on CONF (the test port), its stderr in
+# LOG, once the port is free; sets mpid.  Returns once it listens, or 1
+# (with its last words) if it does not.
+t_milter() {
+	t_port_free "$T_MILTER_PORT" 10
+	"$T_BIN" -f -c "$1" 2>"$2" &
+	mpid=$!
+	T_PIDS="$T_PIDS $mpid"
+	t_wait_port "$T_MILTER_PORT" 10 && return 0
+	echo "scanmilter did not start:"
+	tail -5 "$2"
+	return 1
+}
+
 # t_cleanup - stop what t_bg started.
 t_cleanup() {
 	for p in $T_PIDS; do

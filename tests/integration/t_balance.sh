@@ -45,15 +45,6 @@ scan: { timeout = $2; stats_interval = 0; };
 upstreams: { default: { $3 }; };
 CF
 }
-# start_milter CONF LOG - scanmilter on the test port, once the last one
-# has let it go; sets mpid.
-start_milter() {
-	t_port_free "$T_MILTER_PORT" 10
-	"$T_BIN" -f -c "$1" 2>"$2" &
-	mpid=$!
-	T_PIDS="$T_PIDS $mpid"
-	t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
-}
 # faults N - faults.lua: N messages, clean and GTUBE in turn, each of
 # which must get its right answer.
 faults() {
@@ -66,7 +57,7 @@ group_conf "$d/rr.conf" 10 "
     timeout = 5; connect_timeout = 1; max_retries = 2;
     max_errors = 3; error_time = 30; revive_time = 300;
     check_interval = 1;"
-start_milter "$d/rr.conf" "$d/log"
+t_milter "$d/rr.conf" "$d/log" || exit 1
 
 count() {	# count N TAG ALLOW -> "PORT COUNT" lines on stdout
 	miltertest -D port="$T_MILTER_PORT" -D mtdir="$T_TOP/tests/integration/mt" \
@@ -123,7 +114,7 @@ group_conf "$d/faults.conf" 15 "
     hosts = \"round-robin:127.0.0.1:$A,127.0.0.1:9,127.0.0.1:$F,127.0.0.1:$((F + 1)),127.0.0.1:$((F + 2)),127.0.0.1:$((F + 3)),127.0.0.1:$((F + 4))\";
     timeout = 0.5; connect_timeout = 0.5; max_retries = 6;
     max_errors = 1000; check_interval = 0;"
-start_milter "$d/faults.conf" "$d/log2"
+t_milter "$d/faults.conf" "$d/log2" || exit 1
 faults 28 &&
     okay "28 messages right across refused, hanging, garbage, reset, 500, stalled connect" ||
     fail "a message was answered wrongly across the faults"
@@ -155,7 +146,7 @@ group_conf "$d/quick.conf" 0.9 "
     hosts = \"sequential:127.0.0.1:9,127.0.0.1:$((F + 3)),127.0.0.1:$((F + 2)),127.0.0.1:$A\";
     timeout = 0.8; connect_timeout = 0.8; max_retries = 3;
     max_errors = 1000; check_interval = 0;"
-start_milter "$d/quick.conf" "$d/log3"
+t_milter "$d/quick.conf" "$d/log3" || exit 1
 faults 10 &&
     okay "10 messages right after quick faults within a 0.9 s deadline" ||
     fail "quick faults: a message missed its deadline or was answered wrongly"

@@ -18,10 +18,7 @@ log: { target = "stderr"; level = "info"; };
 scan: { timeout = 5; stats_interval = 0; };
 upstreams: { default: { hosts = "127.0.0.1:9"; check_interval = 0; }; };
 CF
-"$T_BIN" -f -c "$d/burst.conf" 2>"$d/log" &
-pid=$!
-T_PIDS="$T_PIDS $pid"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+t_milter "$d/burst.conf" "$d/log" || exit 1
 for n in 16 32; do
 	r=$(python3 "$T_TOP/tests/burst_connect.py" "$T_MILTER_PORT" "$n" 12 2>&1)
 	rc=$?
@@ -32,7 +29,7 @@ for n in 16 32; do
 	    okay "12 bursts of $n connections negotiated, the slowest in $ms ms" ||
 	    fail "bursts of $n: $r"
 done
-kill -USR2 "$pid"
+kill -USR2 "$mpid"
 for _ in $(seq 20); do grep -q "accepts held" "$d/log" && break; sleep 0.1; done
 # How many accepts waited depends on how the bursts met idle workers (a
 # new worker started for a session needs no wait), so only its presence

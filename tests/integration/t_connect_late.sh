@@ -17,9 +17,7 @@ scan: { timeout = 10; stats_interval = 0; };
 upstreams: { default: { hosts = "127.0.0.1:$L"; timeout = 8;
   connect_timeout = 4; max_retries = 0; check_interval = 0; }; };
 CF
-"$T_BIN" -f -c "$d/late.conf" 2>"$d/log" &
-T_PIDS="$T_PIDS $!"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+t_milter "$d/late.conf" "$d/log" || exit 1
 python3 "$T_TOP/tests/late_accept.py" "$L" 0.6 >"$d/late.log" 2>&1 &
 T_PIDS="$T_PIDS $!"
 for _ in $(seq 50); do grep -q full "$d/late.log" && break; sleep 0.1; done

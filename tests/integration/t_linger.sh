@@ -35,18 +35,18 @@ scan() {
 		    return 1
 	done
 }
-# stats PID LOG - SIGUSR2, then the linger counters line.
-stats() {
-	kill -USR2 "$1"
-	for _ in $(seq 20); do grep -q "scanner connections closed" "$2" && break; sleep 0.1; done
-	grep "scanner connections closed" "$2" | tail -1
+# counters LOG PATTERN WHAT - SIGUSR2 to $mpid, then its linger counters
+# line must match PATTERN (grep); WHAT says what that shows.
+counters() {
+	kill -USR2 "$mpid"
+	for _ in $(seq 20); do grep -q "scanner connections closed" "$1" && break; sleep 0.1; done
+	line=$(grep "scanner connections closed" "$1" | tail -1)
+	echo "$line"
+	echo "$line" | grep -q "$2" && okay "$3" || fail "linger counters: $line"
 }
 
 conf "$d/rspamd.conf" "$T_RSPAMD_PORT"
-"$T_BIN" -f -c "$d/rspamd.conf" 2>"$d/log" &
-pid=$!
-T_PIDS="$T_PIDS $pid"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+t_milter "$d/rspamd.conf" "$d/log" || exit 1
 t0=$(date +%s)
 scan 30 LNG && okay "30 messages through Rspamd accepted" ||
     fail "a message was not accepted: $(tail -5 "$d/mt.log")"
@@ -56,26 +56,16 @@ n=$(grep -c "LNG[0-9]*: accept" "$d/log")
 tw=$(tw_new "$T_RSPAMD_PORT" "$secs")
 [ "$tw" -eq 0 ] && okay "no TIME_WAIT left on our side toward Rspamd" ||
     fail "$tw TIME_WAIT sockets toward Rspamd on our side in the last $secs s"
-line=$(stats "$pid" "$d/log")
-echo "$line"
-echo "$line" | grep -q "own close=\([3-9][0-9]\|[1-9][0-9][0-9]\) of" &&
-    okay "each held connection closed after Rspamd's own close" ||
-    fail "linger counters: $line"
+counters "$d/log" "own close=\([3-9][0-9]\|[1-9][0-9][0-9]\) of" \
+    "each held connection closed after Rspamd's own close"
 t_cleanup
-t_port_free "$T_MILTER_PORT" 10
 
 conf "$d/open.conf" "$((T_FAKE_PORT + 5))"
-"$T_BIN" -f -c "$d/open.conf" 2>"$d/log2" &
-pid=$!
-T_PIDS="$T_PIDS $pid"
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+t_milter "$d/open.conf" "$d/log2" || exit 1
 scan 2 LNGO && okay "a scanner that keeps its connection open: messages accepted" ||
     fail "not accepted through the open scanner: $(tail -5 "$d/mt.log")"
 sleep 0.5
-line=$(stats "$pid" "$d/log2")
-echo "$line"
-echo "$line" | grep -q "after 200 ms=2," &&
-    okay "its two connections closed by us after the linger time" ||
-    fail "linger counters: $line"
+counters "$d/log2" "after 200 ms=2," \
+    "its two connections closed by us after the linger time"
 t_cleanup
 [ "$fails" -eq 0 ]

@@ -31,10 +31,7 @@ RSPAMD_MIRROR=1 T_RSPAMD_PORT=$M T_RSPAMD_CTL_PORT=$((M + 1)) \
 
 # start_sm CONF - scanmilter on CONF in the background; sets mpid.
 start_sm() {
-	"$T_BIN" -f -c "$1" 2>"$1.log" &
-	mpid=$!
-	T_PIDS="$T_PIDS $mpid"
-	t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+	t_milter "$1" "$1.log" || exit 1
 }
 # stop_sm - SIGTERM it and wait for the port.
 stop_sm() {

@@ -7,9 +7,8 @@ set -u
 . "$T_TOP/tests/lib.sh"
 d="$T_TMP/shutdown"
 mkdir -p "$d"
-"$T_BIN" -f -c "$T_TMP/conf/slow_drain.conf" 2>"$d/log" &
-pid=$!
-t_wait_port "$T_MILTER_PORT" 10 || { echo "scanmilter did not start"; exit 1; }
+t_milter "$T_TMP/conf/slow_drain.conf" "$d/log" || exit 1
+pid=$mpid
 miltertest -D mtdir="$T_TOP/tests/integration/mt" -D qid=8SHUTDOWN1 \
     -D want=tempfail -D sock="inet:$T_MILTER_PORT@127.0.0.1" \
     -s "$T_TOP/tests/integration/mt/once.lua" > "$d/mt.log" 2>&1 &
