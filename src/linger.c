@@ -3,10 +3,10 @@
  * end.  See linger.h for why.
  */
 #include "linger.h"
+#include "fdio.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /* One held socket, in the order they were held (so also by due time). */
@@ -28,17 +28,13 @@ static struct {
 bool
 linger_init(void)
 {
-	struct rlimit rl;
-	long n = 65536;
+	int n = fd_table_size(65536);
 
 	if (L.gen_of != NULL)
 		return true;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)n)
-		n = (long)rl.rlim_cur;
 	if ((L.gen_of = calloc((size_t)n, sizeof(*L.gen_of))) == NULL)
 		return false;
-	L.nfd = (int)n;
+	L.nfd = n;
 	return true;
 }
 

@@ -5,9 +5,9 @@
  * Why: Rspamd's normal worker answers every scan with "Connection: close"
  * and closes its end right after the reply.  curl, done reading, closes
  * at once, often before the scanner's FIN has arrived (seen: 101 of 200
- * scans in one run, 258 of 300 in another), and whichever end closes first
- * keeps the connection in
- * TIME_WAIT for 60 s.  On the client that pins the local port: toward one
+ * scans in one run, 258 of 300 in another), and whichever end closes
+ * first keeps the connection in TIME_WAIT for 60 s.  On the client that
+ * pins the local port: toward one
  * scanner address at most some 28,000 ports (Linux's default ephemeral
  * range) can be in TIME_WAIT, about 470 new connections a second, above
  * which connect() fails with EADDRNOTAVAIL (Linux reuses TIME_WAIT ports
@@ -15,15 +15,16 @@
  * the kind: its side of each connection differs by the client's port.
  *
  * So curl's close of a socket that is still in epoll (it was reading a
- * reply, or a transfer was cut short) is held here instead: the socket stays in epoll as it was, and the first
- * event on it (the scanner's FIN makes it readable) closes it.  Holding it
- * costs no system call; a scanner that does not close within LINGER_MS
- * gets the close then.  A transfer cut short while connecting or sending
- * (timeout, refused, cancelled) is held too: its socket's next event comes
- * at once, or the time runs out, and the close is ours as before.  So are
- * unix sockets, which have no TIME_WAIT: they only stay open a little
- * longer.  At most LINGER_MAX sockets wait; past that, or for
- * a descriptor beyond the table, the close is at once, as before.
+ * reply, or a transfer was cut short) is held here instead: the socket
+ * stays in epoll as it was, and the first event on it (the scanner's FIN
+ * makes it readable) closes it.  Holding it costs no system call; a
+ * scanner that does not close within LINGER_MS gets the close then.  A
+ * transfer cut short while connecting or sending (timeout, refused,
+ * cancelled) is held too: its socket's next event comes at once, or the
+ * time runs out, and the close is ours as before.  So are unix sockets,
+ * which have no TIME_WAIT: they only stay open a little longer.  At most
+ * LINGER_MAX sockets wait; past that, or for a descriptor beyond the
+ * table, the close is at once, as before.
  *
  * Thread: the scan loop thread only (it owns curl and epoll).
  */

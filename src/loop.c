@@ -1063,16 +1063,15 @@ timer_cb(CURLM *m, long ms, void *arg)
 static int
 wait_ms(void)
 {
-	double left;
-
-	int held = linger_expire(now_s()), ms = POLL_MAX_MS;
+	double now = now_s(), left;
+	int held = linger_expire(now), ms = POLL_MAX_MS;
 
 	/* Wake for the next held socket's close too (linger.h). */
 	if (held >= 0 && held < ms)
 		ms = held;
 	if (L.timer_due < 0)
 		return ms;
-	left = (L.timer_due - now_s()) * 1000.0;
+	left = (L.timer_due - now) * 1000.0;
 	if (left <= 0)
 		return 0;
 	return left < ms ? (int)left + 1 : ms;

@@ -3,8 +3,9 @@
  * See milterio.h for why, and for which calls come here.
  */
 #include "milterio.h"
+#include "fdio.h"
 #include "log.h"
-#include "scan.h"		/* ts_ms_since */
+#include "scan.h"		/* ts_ms_since, ts_add_ms */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -40,8 +40,6 @@ struct mio {
 	size_t	 in_off, in_len;	/* unread bytes are in[in_off, in_len) */
 	size_t	 out_len;		/* held-back bytes in out[] */
 	bool	 in_message;		/* MAIL seen, no end or abort yet */
-	atomic_bool unclaimed;		/* accepted, no worker has run it yet */
-	unsigned long epoch;		/* the claim epoch it was accepted in */
 	char	 qid[64];		/* the message whose answer is due */
 	char	 in[MILTERIO_BUF];
 	char	 out[MILTERIO_OUT];
@@ -73,20 +71,20 @@ static struct {
 #define CLAIM_WAIT_MS	20
 
 /*
- * Sessions accepted that no worker has started on yet (see claim_wait).
- * The listener thread raises the count; the worker that first polls the
- * session's socket, the thread that closes it unpolled, or the listener
- * starting a new worker for it (__wrap_pthread_create) lowers it.  last
- * is only read, changed or cleared under mu, and cleared before its
- * session is freed, so whoever reads it under mu finds it alive.
+ * The session accepted last, until a worker has started on it (see
+ * claim_wait); NULL once one has.  Since the listener accepts again only
+ * once it is NULL (or given up on), there is never more than one.  It is
+ * set by the listener and cleared by the worker's first poll of the
+ * socket, by the thread that closes the socket before that, by the
+ * listener starting a new worker for it (__wrap_pthread_create), or by
+ * the listener giving up; always under mu, and before the session is
+ * freed, so the pointer is only ever compared, never followed.
  */
 static struct {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	unsigned long	 unclaimed;	/* in the current epoch */
-	unsigned long	 epoch;		/* raised when a wait gives up */
-	struct mio	*last;		/* the last accepted, until claimed */
-	bool		 ready;		/* cv set to the monotonic clock */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	_Atomic(struct mio *)	 pending;
+	bool			 ready;		/* cv set to the monotonic clock */
 } C = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /*
@@ -125,7 +123,7 @@ claim_init(void)
 
 /*
  * claim_wait - before the listener accepts the next connection, wait
- * (up to CLAIM_WAIT_MS) until a worker has started on every session it
+ * (up to CLAIM_WAIT_MS) until a worker has started on the session it
  * accepted before.
  *
  * Why: libmilter's worker pool (mi_start_session) hands a new session to
@@ -134,40 +132,31 @@ claim_init(void)
  * it has woken up.  When connections arrive faster than a worker wakes,
  * the second sees the same stale count, its signal wakes nobody, and the
  * session sits marked ready until some worker finishes a session or its
- * 10 s condition wait runs out: 0.2 to 0.8 s for the first message on a
- * new connection, seen in bursts in the benchmark.  Accepting only after
- * the last session was claimed keeps the count true when libmilter reads
- * it, so it starts a new worker when none is idle.  The cost is one
- * thread wakeup per connection, and only when connections come in bursts.
+ * 10 s condition wait runs out (seen: up to 10 s for the first reply on
+ * a new connection).  Accepting only after the last session was claimed
+ * keeps the count true when libmilter reads it, so it starts a new worker
+ * when none is idle.  The cost is one thread wakeup per connection that
+ * went to an idle worker, and only when connections come in bursts.
  *
- * A session that is still unclaimed after the wait (the pool's own
- * controller can strand one the same way) is not waited for again: the
- * epoch moves on, and the listener goes back to accepting.
+ * A session still unclaimed after the wait (the pool's own controller
+ * can strand one the same way) is not waited for again.
  */
 static void
 claim_wait(void)
 {
-	struct timespec until;
+	struct timespec now, until;
 	bool held = false;
 
-	if (!C.ready)
+	if (!C.ready || atomic_load(&C.pending) == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += CLAIM_WAIT_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	until = ts_add_ms(now, CLAIM_WAIT_MS);
 	pthread_mutex_lock(&C.mu);
-	/* The last session went to an idle worker, or is claimed already:
-	 * no thread start from here on is for it. */
-	C.last = NULL;
-	while (C.unclaimed > 0) {
+	while (atomic_load(&C.pending) != NULL) {
 		held = true;
 		if (pthread_cond_timedwait(&C.cv, &C.mu, &until) != 0 &&
-		    C.unclaimed > 0) {
-			C.epoch++;
-			C.unclaimed = 0;
+		    atomic_load(&C.pending) != NULL) {
+			atomic_store(&C.pending, NULL);
 			count(&M.claims_late);
 			log_debug("milterio: a session waits for a libmilter "
 			    "worker for over %d ms; accepting on", CLAIM_WAIT_MS);
@@ -185,36 +174,27 @@ claim_add(struct mio *m)
 	if (!C.ready)
 		return;
 	pthread_mutex_lock(&C.mu);
-	atomic_store(&m->unclaimed, true);
-	m->epoch = C.epoch;
-	C.unclaimed++;
-	C.last = m;
+	atomic_store(&C.pending, m);
 	pthread_mutex_unlock(&C.mu);
 }
 
-/* count_claim - under C.mu: m is claimed; whichever comes first counts. */
-static void
-count_claim(struct mio *m)
-{
-	if (C.last == m)
-		C.last = NULL;
-	if (!atomic_exchange(&m->unclaimed, false))
-		return;
-	if (m->epoch == C.epoch && C.unclaimed > 0 && --C.unclaimed == 0)
-		pthread_cond_signal(&C.cv);
-}
-
 /*
- * claimed - a worker polls m's socket for the first time, or m is about
- * to be closed and freed (then always, so that C.last lets go of it).
+ * claimed - m is started on (its first poll), or is about to be closed
+ * and freed; m, or NULL for whatever is pending (a new worker started for
+ * it).  The check without the lock spares every other poll and close.
  */
 static void
-claimed(struct mio *m, bool freeing)
+claimed(struct mio *m)
 {
-	if (!C.ready || (!freeing && !atomic_load(&m->unclaimed)))
+	struct mio *p = atomic_load(&C.pending);
+
+	if (!C.ready || p == NULL || (m != NULL && p != m))
 		return;
 	pthread_mutex_lock(&C.mu);
-	count_claim(m);
+	if ((p = atomic_load(&C.pending)) != NULL && (m == NULL || p == m)) {
+		atomic_store(&C.pending, NULL);
+		pthread_cond_signal(&C.cv);
+	}
 	pthread_mutex_unlock(&C.mu);
 }
 
@@ -240,20 +220,15 @@ int
 __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg)
 {
-	if (listener && arg != NULL && C.ready && !atomic_load(&M.stopping)) {
-		pthread_mutex_lock(&C.mu);
-		if (C.last != NULL)
-			count_claim(C.last);
-		pthread_mutex_unlock(&C.mu);
-	}
+	if (listener && arg != NULL && !atomic_load(&M.stopping))
+		claimed(NULL);
 	return __real_pthread_create(t, attr, fn, arg);
 }
 
 int
 milterio_init(bool on, int timeout_s)
 {
-	struct rlimit rl;
-	long n = 65536;
+	int n;
 
 	M.on = on;
 	M.timeout_ms = timeout_s > 0 && timeout_s < INT32_MAX / 1000 ?
@@ -265,15 +240,13 @@ milterio_init(bool on, int timeout_s)
 		return -1;
 	}
 	/* A descriptor above the table's size simply is not buffered. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)n)
-		n = (long)rl.rlim_cur;
+	n = fd_table_size(65536);
 	M.slot = calloc((size_t)n, sizeof(*M.slot));
 	if (M.slot == NULL) {
 		M.on = false;
 		return -1;
 	}
-	M.nslot = (int)n;
+	M.nslot = n;
 	claim_init();
 	return 0;
 }
@@ -350,7 +323,7 @@ __wrap_close(int fd)
 		    "%zu bytes of header changes not sent", m->qid[0] ?
 		    m->qid : "-", m->out_len);
 	if (m != NULL)
-		claimed(m, true);
+		claimed(m);
 	if (current == m)
 		current = NULL;
 	free(m);
@@ -549,7 +522,7 @@ served(struct pollfd *p)
 		return 0;
 	if (!m->polled) {
 		m->polled = true;
-		claimed(m, false);
+		claimed(m);
 	}
 	if (in != 0 && m->in_off < m->in_len)
 		p->revents = in;

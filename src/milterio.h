@@ -11,8 +11,8 @@
  * The daemon links libmilter statically, and the linker sends the calls
  * to accept, poll, read, writev, close and pthread_create made by code
  * linked into the binary (libmilter's and our own) to the __wrap_*
- * functions here (-Wl,--wrap=...; see the Makefile).  Shared libraries (libcurl, Lua, the
- * C library itself) call the real functions.  Only libmilter accepts
+ * functions here (-Wl,--wrap=...; see the Makefile).  Shared libraries
+ * (libcurl, Lua, the C library itself) call the real functions.  Only libmilter accepts
  * connections, so only its MTA sockets get buffers; every other descriptor
  * passes straight through.  For a socket libmilter accepted:
  *

@@ -55,8 +55,7 @@ ts_ms_since(const struct timespec *t)
 	return -ts_ms_until(t);
 }
 
-/* ts_add_ms - t + ms. */
-static struct timespec
+struct timespec
 ts_add_ms(struct timespec t, double ms)
 {
 	long long ns = t.tv_nsec + (long long)(ms * 1e6);

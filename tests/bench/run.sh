@@ -228,9 +228,11 @@ for c in $CONC; do
     done
 done
 
-# Through Postfix: one instance, one smtpd per milter, discard delivery.
-pf="$T_TMP/postfix"
-part postfix && postfix_setup "$pf" <<CF
+# postfix_runs - through Postfix: one instance, one smtpd per milter,
+# discard delivery; a and b take turns, as the main paths do.
+postfix_runs() {
+	pf="$T_TMP/postfix"
+	postfix_setup "$pf" <<CF
 myhostname = mx.bench.example
 relay_domains = bench.example
 relay_transport = discard
@@ -242,9 +244,10 @@ smtpd_client_message_rate_limit = 0
 127.0.0.1:$T_SMTP_PORT inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$T_MILTER_PORT
 127.0.0.1:$((T_SMTP_PORT + 1)) inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$T_RSPAMD_PROXY_PORT
 CF
-if ! part postfix; then
-	:
-elif postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
+	if ! postfix -c "$pf/etc" start || ! t_wait_port "$((T_SMTP_PORT + 1))" 30; then
+		echo "bench: Postfix did not start; skipping the SMTP runs" >&2
+		return
+	fi
 	"$MB" -m smtp -a "127.0.0.1:$T_SMTP_PORT" -c 4 -n 40 $corpus >/dev/null
 	"$MB" -m smtp -a "127.0.0.1:$((T_SMTP_PORT + 1))" -c 4 -n 40 $corpus >/dev/null
 	for c in $CONC; do
@@ -258,9 +261,8 @@ elif postfix -c "$pf/etc" start && t_wait_port "$((T_SMTP_PORT + 1))" 30; then
 		done
 	    done
 	done
-else
-	echo "bench: Postfix did not start; skipping the SMTP runs" >&2
-fi
+}
+part postfix && postfix_runs
 
 # median - one line per path and concurrency: the median run by msgs/s
 # with its p50 and p99, the highest peak RSS, the mean CPU per message,
