@@ -146,7 +146,11 @@ now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* loop_wake - make the loop's epoll_wait return (any thread, L.lock held). */
+/*
+ * loop_wake - make the loop's epoll_wait return (any thread).  The eventfd
+ * is made once and never closed (loop_close), so a submitter may write it
+ * after letting go of L.lock, even while the loop is stopping.
+ */
 static void
 loop_wake(void)
 {
@@ -159,6 +163,8 @@ loop_wake(void)
 int
 loop_enqueue(struct scan_job *j, enum scan_status *why)
 {
+	int wake;
+
 	pthread_mutex_lock(&L.lock);
 	if (!L.running || L.stopping) {
 		*why = SCAN_ERR_SHUTDOWN;
@@ -173,11 +179,14 @@ loop_enqueue(struct scan_job *j, enum scan_status *why)
 		/*
 		 * Only a sleeping loop needs the eventfd: an awake one finds
 		 * the job on its next pass (run_io looks under this lock).
-		 * Under the lock: the eventfd cannot go away meanwhile.
+		 * The write comes after the unlock: the loop it wakes takes
+		 * this lock first thing, and would sleep again on it if the
+		 * write were still holding it.
 		 */
-		if (atomic_exchange(&L.asleep, 0))
-			loop_wake();
+		wake = atomic_exchange(&L.asleep, 0);
 		pthread_mutex_unlock(&L.lock);
+		if (wake)
+			loop_wake();
 		return 0;
 	}
 	pthread_mutex_unlock(&L.lock);
@@ -1183,7 +1192,12 @@ loop_main(void *arg)
 	return NULL;
 }
 
-/* loop_close - release what scan_loop_start made. */
+/*
+ * loop_close - release what scan_loop_start made, but the eventfd: a
+ * submitter that saw the loop asleep writes it after its unlock, and may
+ * do so after the loop has gone (loop_enqueue).  It is one descriptor for
+ * the life of the process; a new start takes it again.
+ */
 static void
 loop_close(void)
 {
@@ -1191,10 +1205,8 @@ loop_close(void)
 		curl_multi_cleanup(L.multi);
 	if (L.ep != -1)
 		close(L.ep);
-	if (L.wake != -1)
-		close(L.wake);
 	L.multi = NULL;
-	L.ep = L.wake = -1;
+	L.ep = -1;
 }
 
 int
@@ -1214,7 +1226,8 @@ scan_loop_start(int max_queue)
 	L.timer_due = -1;
 	if ((L.multi = curl_multi_init()) == NULL ||
 	    (L.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    (L.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+	    (L.wake == -1 &&
+	    (L.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)) {
 		loop_close();
 		return -1;
 	}
