@@ -40,6 +40,7 @@ struct mio {
 	size_t	 in_off, in_len;	/* unread bytes are in[in_off, in_len) */
 	size_t	 out_len;		/* held-back bytes in out[] */
 	bool	 in_message;		/* MAIL seen, no end or abort yet */
+	bool	 eof;			/* the MTA closed; reads give 0 */
 	char	 qid[64];		/* the message whose answer is due */
 	char	 in[MILTERIO_BUF];
 	char	 out[MILTERIO_OUT];
@@ -478,6 +479,10 @@ __wrap_read(int fd, void *p, size_t len)
 	if (m == NULL || !m->polled || len == 0)
 		return __real_read(fd, p, len);
 	current = m;
+	if (m->in_off == m->in_len && m->eof) {
+		count(&M.reads_served);
+		return 0;
+	}
 	if (m->in_off < m->in_len) {
 		size_t k = m->in_len - m->in_off;
 
@@ -524,7 +529,7 @@ served(struct pollfd *p)
 		m->polled = true;
 		claimed(m);
 	}
-	if (in != 0 && m->in_off < m->in_len)
+	if (in != 0 && (m->in_off < m->in_len || m->eof))
 		p->revents = in;
 	else if (out != 0)
 		p->revents = out;
@@ -587,11 +592,17 @@ idle_wait(struct mio *m, struct pollfd *p)
 	/* Count the waits the pool would have taken (past its 1 ms). */
 	if (ts_ms_since(&t0) > 1.0)
 		count(&M.waits_kept);
-	/* End of file or an error: libmilter's own read finds it again. */
+	/*
+	 * The end of file is kept: libmilter's next poll and read are
+	 * answered from it, two system calls fewer for every connection the
+	 * MTA closes.  An error is left for libmilter's own read to find.
+	 */
 	n = recv(p->fd, m->in, sizeof(m->in), MSG_DONTWAIT);
 	if (n > 0) {
 		m->in_off = 0;
 		m->in_len = (size_t)n;
+	} else if (n == 0) {
+		m->eof = true;
 	}
 	return 1;
 }

@@ -486,13 +486,25 @@ test_idle_wait(void **state)
 	took = ts_ms_since(&t0);
 	assert_true(took >= 900 && took < 1900);
 
-	/* The MTA hangs up while we wait: libmilter's read sees the end. */
+	/*
+	 * The MTA hangs up while we wait: libmilter's poll and read see the
+	 * end, from what the wait kept, and go on seeing it.
+	 */
 	l = (struct later){ c, 50, 1 };
 	assert_int_equal(pthread_create(&th, NULL, send_later, &l), 0);
 	p.revents = 0;
 	assert_int_equal(poll(&p, 1, 1), 1);
 	pthread_join(th, NULL);
+	milterio_stats(&s0);
+	p.events = POLLIN | POLLPRI;
+	p.revents = 0;
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	assert_true(p.revents & POLLIN);
 	assert_int_equal(read(sv, data, 5), 0);
+	assert_int_equal(read(sv, data, 5), 0);
+	milterio_stats(&s1);
+	assert_int_equal(s1.polls_served - s0.polls_served, 1);
+	assert_int_equal(s1.reads_served - s0.reads_served, 2);
 	close(sv);
 }
 
