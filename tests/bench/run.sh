@@ -10,8 +10,10 @@
 #
 # For each concurrency: messages per second, p50 and p99 latency (first
 # byte to final answer), the peak RSS of the middle process (scanmilter or
-# the proxy worker; "-" for direct HTTP) and its CPU time per message, then
-# the ratios a/b and a/c (throughput; above 1 means scanmilter is faster).
+# the proxy worker; "-" for direct HTTP) and its CPU time per message, the
+# Rspamd normal workers' CPU time per message (scanner_cpu: whether a path
+# makes the scanners themselves work harder), then the
+# ratios a/b and a/c (throughput; above 1 means scanmilter is faster).
 #
 # Then the cost of the wire options: the same milter runs through three
 # more scanmilter instances that compress, encrypt (HTTPCrypt to the
@@ -171,18 +173,35 @@ cpu_ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
+# scanner_ticks - CPU ticks so far of the main Rspamd's normal workers
+# (its children; the mirror cluster's workers are not counted).
+scanner_ticks() {
+	local s=0 w
+	for w in $(pgrep -P "$(cat "$T_TMP/rspamd/run/rspamd.pid" 2>/dev/null)" \
+	    -f 'normal process' 2>/dev/null); do
+		s=$((s + $(cpu_ticks "$w")))
+	done
+	echo "$s"
+}
+
 # one LABEL PID MODE ADDR CONC N - a run of round $r; appends
-# "LABEL CONC mps p50 p99 rss cpu_us_per_msg ... round=R"
+# "LABEL CONC mps p50 p99 rss cpu_us_per_msg scanner_cpu_us_per_msg ...
+# round=R".  The scanners' CPU per message tells whether a path makes
+# Rspamd itself work harder, apart from the middle's own CPU.
 one() {
 	peak_reset "$2"
 	t0=$(cpu_ticks "$2")
+	s0=$(scanner_ticks)
 	line=$("$MB" -m "$3" -a "$4" -c "$5" -n "$6" -k 10 -t 60 $corpus)
 	t1=$(cpu_ticks "$2")
+	s1=$(scanner_ticks)
 	cpu=$(awk -v a="$t0" -v b="$t1" -v n="$6" -v hz="$HZ" -v p="$2" \
 	    'BEGIN { if (p == "") print "-"; else printf "%.0f", (b - a) * 1e6 / hz / n }')
+	scpu=$(awk -v a="$s0" -v b="$s1" -v n="$6" -v hz="$HZ" \
+	    'BEGIN { printf "%.0f", (b - a) * 1e6 / hz / n }')
 	set -- "$1" "$2" $line
 	# mode conc n ok reject tempfail other errors secs mps p50 p99
-	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") $cpu ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10} round=$r" |
+	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") $cpu $scpu ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10} round=$r" |
 	    tee -a "$out" >&2
 }
 
@@ -266,19 +285,19 @@ part postfix && postfix_runs
 
 # median - one line per path and concurrency: the median run by msgs/s
 # with its p50 and p99, the highest peak RSS, the mean CPU per message,
-# and the number of runs.
+# the number of runs, and the scanners' mean CPU per message.
 median() {
 	sort -k1,1 -k2,2n -k3,3n "$1" | awk '
 	function flush() {
 		if (n == 0) return
 		split(rows[int((n + 1) / 2)], f, " ")
-		printf "%s %s %s %s %s %s %s %d\n", f[1], f[2], f[3], f[4], f[5], rss,
-		    (cpu == "-" ? "-" : sprintf("%.0f", cpu / n)), n
+		printf "%s %s %s %s %s %s %s %d %.0f\n", f[1], f[2], f[3], f[4], f[5], rss,
+		    (cpu == "-" ? "-" : sprintf("%.0f", cpu / n)), n, scpu / n
 	}
 	{ k = $1 " " $2 }
-	k != prev { flush(); n = 0; rss = 0; cpu = 0; prev = k }
+	k != prev { flush(); n = 0; rss = 0; cpu = 0; scpu = 0; prev = k }
 	{ rows[++n] = $0; if ($6 == "-") rss = "-"; else if ($6 + 0 > rss + 0) rss = $6;
-	  if ($7 == "-") cpu = "-"; else if (cpu != "-") cpu += $7 }
+	  if ($7 == "-") cpu = "-"; else if (cpu != "-") cpu += $7; scpu += $8 }
 	END { flush() }'
 }
 # paired CONC X Y - "median [min, max]" of X/Y over the rounds at CONC in
@@ -307,9 +326,9 @@ median "$raw" > "$out"
 # The table and the ratios.
 {
 	echo
-	printf '%-22s %5s %9s %9s %9s %10s %10s %5s\n' path conc msgs/s p50_ms p99_ms peakRSS_MB cpu_us/msg runs
+	printf '%-22s %5s %9s %9s %9s %10s %10s %11s %5s\n' path conc msgs/s p50_ms p99_ms peakRSS_MB cpu_us/msg scanner_cpu runs
 	sort -s -k2,2n "$out" |
-	    awk '{ printf "%-22s %5s %9s %9s %9s %10s %10s %5s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+	    awk '{ printf "%-22s %5s %9s %9s %9s %10s %10s %11s %5s\n", $1, $2, $3, $4, $5, $6, $7, $9, $8 }'
 	echo
 	printf '%5s %8s %8s %14s\n' conc a/b a/c postfix_a/b
 	for c in $CONC; do
