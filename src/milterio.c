@@ -479,10 +479,6 @@ __wrap_read(int fd, void *p, size_t len)
 	if (m == NULL || !m->polled || len == 0)
 		return __real_read(fd, p, len);
 	current = m;
-	if (m->in_off == m->in_len && m->eof) {
-		count(&M.reads_served);
-		return 0;
-	}
 	if (m->in_off < m->in_len) {
 		size_t k = m->in_len - m->in_off;
 
@@ -492,6 +488,10 @@ __wrap_read(int fd, void *p, size_t len)
 		m->in_off += k;
 		count(&M.reads_served);
 		return (ssize_t)k;
+	}
+	if (m->eof) {		/* kept by idle_wait: the MTA has closed */
+		count(&M.reads_served);
+		return 0;
 	}
 	/* A large read (a body chunk) needs no buffer of ours. */
 	if (len >= sizeof(m->in))

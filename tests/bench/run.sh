@@ -12,8 +12,8 @@
 # byte to final answer), the peak RSS of the middle process (scanmilter or
 # the proxy worker; "-" for direct HTTP) and its CPU time per message, the
 # Rspamd normal workers' CPU time per message (scanner_cpu: whether a path
-# makes the scanners themselves work harder), then the
-# ratios a/b and a/c (throughput; above 1 means scanmilter is faster).
+# makes the scanners themselves work harder), then the ratios a/b and a/c
+# (throughput; above 1 means scanmilter is faster).
 #
 # Then the cost of the wire options: the same milter runs through three
 # more scanmilter instances that compress, encrypt (HTTPCrypt to the
@@ -165,23 +165,25 @@ peak() {
 	awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
 }
 
-# cpu_ticks PID - user + system clock ticks so far (fields 14, 15 of stat,
-# counted after the parenthesised name, which may hold blanks).
+# cpu_ticks [PID ...] - user + system clock ticks so far of the processes
+# together (fields 14, 15 of stat, counted after the parenthesised name,
+# which may hold blanks); 0 for none.
 cpu_ticks() {
-	[ -n "$1" ] || { echo 0; return; }
-	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+	for p in "$@"; do
+		[ -n "$p" ] && sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null
+	done | awk '{ s += $12 + $13 } END { print s + 0 }'
 }
 HZ=$(getconf CLK_TCK)
-
-# scanner_ticks - CPU ticks so far of the main Rspamd's normal workers
-# (its children; the mirror cluster's workers are not counted).
-scanner_ticks() {
-	local s=0 w
-	for w in $(pgrep -P "$(cat "$T_TMP/rspamd/run/rspamd.pid" 2>/dev/null)" \
-	    -f 'normal process' 2>/dev/null); do
-		s=$((s + $(cpu_ticks "$w")))
-	done
-	echo "$s"
+# per_msg T0 T1 N - clock ticks between two readings, as µs per message.
+per_msg() {
+	awk -v a="$1" -v b="$2" -v n="$3" -v hz="$HZ" \
+	    'BEGIN { printf "%.0f", (b - a) * 1e6 / hz / n }'
+}
+# scanner_pids - the main Rspamd's normal workers (its children; the
+# mirror cluster's workers are not counted).
+scanner_pids() {
+	pgrep -P "$(cat "$T_TMP/rspamd/run/rspamd.pid" 2>/dev/null)" \
+	    -f 'normal process' 2>/dev/null
 }
 
 # one LABEL PID MODE ADDR CONC N - a run of round $r; appends
@@ -190,15 +192,15 @@ scanner_ticks() {
 # Rspamd itself work harder, apart from the middle's own CPU.
 one() {
 	peak_reset "$2"
+	scanners=$(scanner_pids)
 	t0=$(cpu_ticks "$2")
-	s0=$(scanner_ticks)
+	s0=$(cpu_ticks $scanners)
 	line=$("$MB" -m "$3" -a "$4" -c "$5" -n "$6" -k 10 -t 60 $corpus)
 	t1=$(cpu_ticks "$2")
-	s1=$(scanner_ticks)
-	cpu=$(awk -v a="$t0" -v b="$t1" -v n="$6" -v hz="$HZ" -v p="$2" \
-	    'BEGIN { if (p == "") print "-"; else printf "%.0f", (b - a) * 1e6 / hz / n }')
-	scpu=$(awk -v a="$s0" -v b="$s1" -v n="$6" -v hz="$HZ" \
-	    'BEGIN { printf "%.0f", (b - a) * 1e6 / hz / n }')
+	s1=$(cpu_ticks $scanners)
+	cpu=-
+	[ -n "$2" ] && cpu=$(per_msg "$t0" "$t1" "$6")
+	scpu=$(per_msg "$s0" "$s1" "$6")
 	set -- "$1" "$2" $line
 	# mode conc n ok reject tempfail other errors secs mps p50 p99
 	echo "$1 ${4} ${12} ${13} ${14} $(peak "$2") $cpu $scpu ok=${6} reject=${7} tempfail=${8} other=${9} errors=${10} round=$r" |
@@ -284,15 +286,15 @@ CF
 part postfix && postfix_runs
 
 # median - one line per path and concurrency: the median run by msgs/s
-# with its p50 and p99, the highest peak RSS, the mean CPU per message,
-# the number of runs, and the scanners' mean CPU per message.
+# with its p50 and p99, the highest peak RSS, the mean CPU per message of
+# the middle and of the scanners, and the number of runs.
 median() {
 	sort -k1,1 -k2,2n -k3,3n "$1" | awk '
 	function flush() {
 		if (n == 0) return
 		split(rows[int((n + 1) / 2)], f, " ")
-		printf "%s %s %s %s %s %s %s %d %.0f\n", f[1], f[2], f[3], f[4], f[5], rss,
-		    (cpu == "-" ? "-" : sprintf("%.0f", cpu / n)), n, scpu / n
+		printf "%s %s %s %s %s %s %s %.0f %d\n", f[1], f[2], f[3], f[4], f[5], rss,
+		    (cpu == "-" ? "-" : sprintf("%.0f", cpu / n)), scpu / n, n
 	}
 	{ k = $1 " " $2 }
 	k != prev { flush(); n = 0; rss = 0; cpu = 0; scpu = 0; prev = k }
@@ -328,7 +330,7 @@ median "$raw" > "$out"
 	echo
 	printf '%-22s %5s %9s %9s %9s %10s %10s %11s %5s\n' path conc msgs/s p50_ms p99_ms peakRSS_MB cpu_us/msg scanner_cpu runs
 	sort -s -k2,2n "$out" |
-	    awk '{ printf "%-22s %5s %9s %9s %9s %10s %10s %11s %5s\n", $1, $2, $3, $4, $5, $6, $7, $9, $8 }'
+	    awk '{ printf "%-22s %5s %9s %9s %9s %10s %10s %11s %5s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
 	echo
 	printf '%5s %8s %8s %14s\n' conc a/b a/c postfix_a/b
 	for c in $CONC; do
