@@ -5,8 +5,11 @@
 #include "linger.h"
 #include "fdio.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* One held socket, in the order they were held (so also by due time). */
@@ -19,17 +22,20 @@ struct held {
 static struct {
 	uint32_t	*gen_of;	/* by descriptor; 0: not held */
 	int		 nfd;
+	int		 ep;		/* the loop's epoll set */
 	uint32_t	 gen;
 	struct held	 ring[LINGER_MAX];
 	unsigned	 head, len;	/* ring[head .. head + len) */
+	unsigned	 fresh;		/* the last so many: not yet settled */
 	struct linger_stats st;
 } L;
 
 bool
-linger_init(void)
+linger_init(int ep)
 {
 	int n = fd_table_size(65536);
 
+	L.ep = ep;
 	if (L.gen_of != NULL)
 		return true;
 	if ((L.gen_of = calloc((size_t)n, sizeof(*L.gen_of))) == NULL)
@@ -44,20 +50,47 @@ is_held(const struct held *h)
 	return L.gen_of[h->fd] == h->gen;
 }
 
+/* entry - the i-th held entry, oldest first. */
+static struct held *
+entry(unsigned i)
+{
+	return &L.ring[(L.head + i) % LINGER_MAX];
+}
+
 /* pop_head - the oldest entry is done with (closed or stale). */
 static void
 pop_head(void)
 {
 	L.head = (L.head + 1) % LINGER_MAX;
 	L.len--;
+	if (L.fresh > L.len)
+		L.fresh = L.len;
 }
 
-/* drop_stale - entries whose socket was closed by an event go first. */
+/* drop_stale - entries whose socket was closed early go first. */
 static void
 drop_stale(void)
 {
-	while (L.len > 0 && !is_held(&L.ring[L.head]))
+	while (L.len > 0 && !is_held(entry(0)))
 		pop_head();
+}
+
+/*
+ * peer_done - nothing is left to wait for on fd: a read would return end
+ * of file (the scanner's FIN is in), fail, or return bytes (unread bytes
+ * make any close of ours a reset, now or later).  Only "nothing yet"
+ * means the scanner may still close first.
+ */
+static bool
+peer_done(int fd)
+{
+	char c;
+	ssize_t n;
+
+	while ((n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT)) == -1 &&
+	    errno == EINTR)
+		;
+	return !(n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 bool
@@ -75,12 +108,13 @@ linger_hold(int fd, double now)
 	/* Generation 0 means "not held": skip it when the counter wraps. */
 	if (++L.gen == 0)
 		L.gen = 1;
-	h = &L.ring[(L.head + L.len) % LINGER_MAX];
+	h = entry(L.len);
 	h->fd = fd;
 	h->gen = L.gen;
 	h->due = now + LINGER_MS / 1000.0;
 	L.gen_of[fd] = L.gen;
 	L.len++;
+	L.fresh++;
 	L.st.held++;
 	return true;
 }
@@ -91,6 +125,25 @@ release(int fd)
 {
 	L.gen_of[fd] = 0;
 	close(fd);
+}
+
+void
+linger_settle(void)
+{
+	for (unsigned i = L.len - L.fresh; i < L.len; i++) {
+		struct held *h = entry(i);
+
+		if (!is_held(h))
+			continue;
+		if (peer_done(h->fd)) {
+			release(h->fd);
+			L.st.peer_closed++;
+		} else {
+			/* No wakeup for its FIN: it waits for its time. */
+			epoll_ctl(L.ep, EPOLL_CTL_DEL, h->fd, NULL);
+		}
+	}
+	L.fresh = 0;
 }
 
 bool
@@ -107,13 +160,17 @@ int
 linger_expire(double now)
 {
 	while (L.len > 0) {
-		struct held *h = &L.ring[L.head];
+		struct held *h = entry(0);
 
 		if (is_held(h)) {
 			if (h->due > now)
-				return (int)((h->due - now) * 1000.0) + 1;
+				return (int)((h->due - now) * 1000.0) + 1 +
+				    LINGER_SLACK_MS;
+			if (peer_done(h->fd))
+				L.st.peer_closed++;
+			else
+				L.st.timed_out++;
 			release(h->fd);
-			L.st.timed_out++;
 		}
 		pop_head();
 	}
@@ -124,8 +181,8 @@ void
 linger_close_all(void)
 {
 	while (L.len > 0) {
-		if (is_held(&L.ring[L.head]))
-			release(L.ring[L.head].fd);
+		if (is_held(entry(0)))
+			release(entry(0)->fd);
 		pop_head();
 	}
 }

@@ -1010,8 +1010,9 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
  * close_cb - CURLOPT_CLOSESOCKETFUNCTION: a waiting removal goes with it.
  * A socket whose removal waits is still in epoll as curl last had it
  * (reading, after a reply; or whatever a transfer cut short was doing):
- * linger holds it there until the scanner has closed its end, so that the
- * TIME_WAIT is the scanner's (linger.h).
+ * linger takes it from there (its epoll entry too) and closes it once the
+ * scanner has closed its end, so that the TIME_WAIT is the scanner's
+ * (linger.h).
  */
 static int
 close_cb(void *arg, curl_socket_t fd)
@@ -1119,6 +1120,10 @@ run_io(void)
 	 * transfer sets curl's timer to 0, so the wait below is none.
 	 */
 	collect();
+	/* Scanner connections curl closed in this pass: closed now if the
+	 * scanner has closed its end, else out of epoll until their time,
+	 * so that a late FIN does not wake the loop (linger.h). */
+	linger_settle();
 	ms = wait_ms();
 	/*
 	 * Sleep only with nothing queued, and say so: a submitter writes
@@ -1234,7 +1239,7 @@ scan_loop_start(int max_queue)
 	ev.data.fd = L.wake;
 	epoll_ctl(L.ep, EPOLL_CTL_ADD, L.wake, &ev);
 	/* Without its table every close is at once, as curl's own would be. */
-	L.linger = linger_init();
+	L.linger = linger_init(L.ep);
 	curl_multi_setopt(L.multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNS);
 	curl_multi_setopt(L.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(L.multi, CURLMOPT_TIMERFUNCTION, timer_cb);

@@ -1,14 +1,18 @@
 /*
- * test_linger.c - held closes: by the peer's event, by the time limit,
- * at the table's limit, and a descriptor number that comes back.
+ * test_linger.c - held closes: before the loop sleeps when the peer has
+ * closed, else out of epoll until the time limit; by an event; at the
+ * table's limit; and a descriptor number that comes back.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "linger.h"
@@ -30,6 +34,126 @@ is_open(int fd)
 	return fcntl(fd, F_GETFD) != -1;
 }
 
+/* The loop's epoll set, as linger sees it. */
+static int ep = -1;
+
+/*
+ * open_sock - a connected socket in ep, as curl leaves one it closes; its
+ * peer (the scanner's end) in *peer.
+ */
+static int
+open_sock(int *peer)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ev.data.fd = sv[0];
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
+	*peer = sv[1];
+	return sv[0];
+}
+
+/* in_epoll - fd is still in ep (a change to it finds it there). */
+static int
+in_epoll(int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return 1;
+	assert_int_equal(errno, ENOENT);
+	return 0;
+}
+
+/* The scanner closed first: the close is in the pass, no wait. */
+static void
+test_settle_peer_closed(void **state)
+{
+	struct linger_stats st, now;
+	int peer, fd = open_sock(&peer);
+
+	(void)state;
+	linger_stats(&st);
+	close(peer);
+	assert_true(linger_hold(fd, 40.0));
+	assert_true(is_open(fd));	/* nothing until the loop sleeps */
+	linger_settle();
+	assert_false(is_open(fd));
+	assert_int_equal(linger_expire(40.0), -1);
+	linger_stats(&now);
+	assert_int_equal(now.held - st.held, 1);
+	assert_int_equal(now.peer_closed - st.peer_closed, 1);
+	assert_int_equal(now.timed_out - st.timed_out, 0);
+}
+
+/* Unread bytes: our close is a reset whenever it comes, so it comes now. */
+static void
+test_settle_unread(void **state)
+{
+	int peer, fd = open_sock(&peer);
+
+	(void)state;
+	assert_int_equal(write(peer, "x", 1), 1);
+	assert_true(linger_hold(fd, 41.0));
+	linger_settle();
+	assert_false(is_open(fd));
+	close(peer);
+}
+
+/*
+ * The scanner has not closed yet: the socket leaves epoll (its FIN must
+ * not wake the loop) and is closed when its time is up; the last peek
+ * says whether the scanner had closed by then.
+ */
+static void
+test_settle_waits_out_of_epoll(void **state)
+{
+	struct linger_stats st, now;
+	int pa, a = open_sock(&pa), pb, b = open_sock(&pb);
+
+	(void)state;
+	linger_stats(&st);
+	assert_true(linger_hold(a, 50.0));
+	assert_true(linger_hold(b, 50.0));
+	linger_settle();
+	assert_true(is_open(a) && is_open(b));
+	assert_false(in_epoll(a));
+	assert_false(in_epoll(b));
+	close(pa);			/* a's scanner closes late */
+	linger_settle();		/* settled already: not looked at again */
+	assert_true(is_open(a));
+	assert_true(linger_expire(50.0) > 0);
+	assert_true(is_open(a) && is_open(b));
+	assert_int_equal(linger_expire(50.0 + LINGER_MS / 1000.0 + 0.01), -1);
+	assert_false(is_open(a));
+	assert_false(is_open(b));
+	linger_stats(&now);
+	assert_int_equal(now.peer_closed - st.peer_closed, 1);	/* a */
+	assert_int_equal(now.timed_out - st.timed_out, 1);	/* b */
+	close(pb);
+}
+
+/* Only sockets held since the last settle are looked at and unwatched. */
+static void
+test_settle_only_new(void **state)
+{
+	int pa, a = open_sock(&pa), pb, b;
+
+	(void)state;
+	assert_true(linger_hold(a, 60.0));
+	linger_settle();
+	b = open_sock(&pb);
+	close(pb);
+	assert_true(linger_hold(b, 60.1));
+	close(pa);
+	linger_settle();
+	assert_false(is_open(b));
+	assert_true(is_open(a));	/* waits for its time */
+	linger_expire(61.0);
+	assert_false(is_open(a));
+}
+
 static void
 test_event_closes(void **state)
 {
@@ -37,7 +161,6 @@ test_event_closes(void **state)
 	int fd = open_fd();
 
 	(void)state;
-	assert_true(linger_init());
 	linger_stats(&st);
 	assert_true(linger_hold(fd, 100.0));
 	assert_true(is_open(fd));
@@ -61,26 +184,30 @@ static void
 test_expire(void **state)
 {
 	struct linger_stats st, now;
-	int a = open_fd(), b;
+	int pa, a = open_sock(&pa), pb, b;
 	int ms;
 
 	(void)state;
 	linger_stats(&st);
 	assert_true(linger_hold(a, 10.0));
-	b = open_fd();
+	b = open_sock(&pb);
 	assert_true(linger_hold(b, 10.1));
 	ms = linger_expire(10.0);
-	assert_true(ms > 0 && ms <= LINGER_MS + 1);
+	/* a's time, with the slack for a pass the loop makes anyway */
+	assert_true(ms > LINGER_SLACK_MS && ms <= LINGER_MS + LINGER_SLACK_MS + 1);
 	assert_true(is_open(a) && is_open(b));
 	/* a is due, b not yet: only a goes. */
 	ms = linger_expire(10.0 + LINGER_MS / 1000.0 + 0.01);
 	assert_false(is_open(a));
 	assert_true(is_open(b));
-	assert_true(ms > 0 && ms <= 100);
+	assert_true(ms > LINGER_SLACK_MS && ms <= 100 + LINGER_SLACK_MS);
 	assert_int_equal(linger_expire(11.0), -1);
 	assert_false(is_open(b));
 	linger_stats(&now);
+	/* Neither scanner closed: both closes were ours, at the limit. */
 	assert_int_equal(now.timed_out - st.timed_out, 2);
+	close(pa);
+	close(pb);
 }
 
 /* A number closed by an event and handed out again is held anew; the old
@@ -138,6 +265,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_closes),
+		cmocka_unit_test(test_settle_peer_closed),
+		cmocka_unit_test(test_settle_unread),
+		cmocka_unit_test(test_settle_waits_out_of_epoll),
+		cmocka_unit_test(test_settle_only_new),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_reused_number),
 		cmocka_unit_test(test_full_and_close_all),
@@ -151,5 +282,8 @@ main(void)
 		rl.rlim_cur = 4096;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	ep = epoll_create1(0);
+	if (ep == -1 || !linger_init(ep))
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
