@@ -66,11 +66,24 @@ in_epoll(int fd)
 	return 0;
 }
 
+/* counted - since *before: so many held, closed after the peer, timed out. */
+static void
+counted(const struct linger_stats *before, unsigned long held,
+    unsigned long peer_closed, unsigned long timed_out)
+{
+	struct linger_stats now;
+
+	linger_stats(&now);
+	assert_int_equal(now.held - before->held, held);
+	assert_int_equal(now.peer_closed - before->peer_closed, peer_closed);
+	assert_int_equal(now.timed_out - before->timed_out, timed_out);
+}
+
 /* The scanner closed first: the close is in the pass, no wait. */
 static void
 test_settle_peer_closed(void **state)
 {
-	struct linger_stats st, now;
+	struct linger_stats st;
 	int peer, fd = open_sock(&peer);
 
 	(void)state;
@@ -81,10 +94,7 @@ test_settle_peer_closed(void **state)
 	linger_settle();
 	assert_false(is_open(fd));
 	assert_int_equal(linger_expire(40.0), -1);
-	linger_stats(&now);
-	assert_int_equal(now.held - st.held, 1);
-	assert_int_equal(now.peer_closed - st.peer_closed, 1);
-	assert_int_equal(now.timed_out - st.timed_out, 0);
+	counted(&st, 1, 1, 0);
 }
 
 /* Unread bytes: our close is a reset whenever it comes, so it comes now. */
@@ -109,7 +119,7 @@ test_settle_unread(void **state)
 static void
 test_settle_waits_out_of_epoll(void **state)
 {
-	struct linger_stats st, now;
+	struct linger_stats st;
 	int pa, a = open_sock(&pa), pb, b = open_sock(&pb);
 
 	(void)state;
@@ -128,9 +138,7 @@ test_settle_waits_out_of_epoll(void **state)
 	assert_int_equal(linger_expire(50.0 + LINGER_MS / 1000.0 + 0.01), -1);
 	assert_false(is_open(a));
 	assert_false(is_open(b));
-	linger_stats(&now);
-	assert_int_equal(now.peer_closed - st.peer_closed, 1);	/* a */
-	assert_int_equal(now.timed_out - st.timed_out, 1);	/* b */
+	counted(&st, 2, 1, 1);	/* a after its scanner's close, b not */
 	close(pb);
 }
 
@@ -170,20 +178,13 @@ test_event_closes(void **state)
 	assert_false(linger_event(fd));		/* once only */
 	/* Nothing else is due; its stale entry goes. */
 	assert_int_equal(linger_expire(100.0), -1);
-	{
-		struct linger_stats now;
-
-		linger_stats(&now);
-		assert_int_equal(now.held - st.held, 1);
-		assert_int_equal(now.peer_closed - st.peer_closed, 1);
-		assert_int_equal(now.timed_out - st.timed_out, 0);
-	}
+	counted(&st, 1, 1, 0);
 }
 
 static void
 test_expire(void **state)
 {
-	struct linger_stats st, now;
+	struct linger_stats st;
 	int pa, a = open_sock(&pa), pb, b;
 	int ms;
 
@@ -203,9 +204,8 @@ test_expire(void **state)
 	assert_true(ms > LINGER_SLACK_MS && ms <= 100 + LINGER_SLACK_MS);
 	assert_int_equal(linger_expire(11.0), -1);
 	assert_false(is_open(b));
-	linger_stats(&now);
 	/* Neither scanner closed: both closes were ours, at the limit. */
-	assert_int_equal(now.timed_out - st.timed_out, 2);
+	counted(&st, 2, 0, 2);
 	close(pa);
 	close(pb);
 }
