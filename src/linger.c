@@ -27,6 +27,7 @@ static struct {
 	struct held	 ring[LINGER_MAX];
 	unsigned	 head, len;	/* ring[head .. head + len) */
 	unsigned	 fresh;		/* the last so many: not yet settled */
+	unsigned	 cap;		/* most entries at once (linger.h) */
 	struct linger_stats st;
 } L;
 
@@ -36,6 +37,9 @@ linger_init(int ep)
 	int n = fd_table_size(65536);
 
 	L.ep = ep;
+	/* The limit may have changed since a first call: the cap follows
+	 * it, the table (by descriptor) stays as it was made. */
+	L.cap = (unsigned)n / 4 < LINGER_MAX ? (unsigned)n / 4 : LINGER_MAX;
 	if (L.gen_of != NULL)
 		return true;
 	if ((L.gen_of = calloc((size_t)n, sizeof(*L.gen_of))) == NULL)
@@ -76,13 +80,39 @@ drop_stale(void)
 }
 
 /*
- * peer_done - nothing is left to wait for on fd: a read would return end
- * of file (the scanner's FIN is in), fail, or return bytes (unread bytes
- * make any close of ours a reset, now or later).  Only "nothing yet"
- * means the scanner may still close first.
+ * compact - drop the entries of sockets closed early (most are, in the
+ * pass that held them), keeping the order: behind one socket that waits
+ * its time they would otherwise fill the ring while few sockets wait.
+ * Runs only when the ring is full, so at most once per cap holds.
  */
-static bool
-peer_done(int fd)
+static void
+compact(void)
+{
+	unsigned kept = 0, fresh = 0;
+
+	for (unsigned i = 0; i < L.len; i++) {
+		struct held h = *entry(i);
+
+		if (!is_held(&h))
+			continue;
+		if (i >= L.len - L.fresh)
+			fresh++;
+		*entry(kept++) = h;	/* kept <= i: read already */
+	}
+	L.len = kept;
+	L.fresh = fresh;
+}
+
+/* What one peek at a held socket says. */
+enum peer {
+	PEER_OPEN,	/* nothing yet: the scanner may still close first */
+	PEER_CLOSED,	/* end of file: the scanner's FIN is in */
+	PEER_UNCLEAN	/* an error, or bytes nobody read: any close of
+			   ours is a reset, now or later */
+};
+
+static enum peer
+peek(int fd)
 {
 	char c;
 	ssize_t n;
@@ -90,7 +120,11 @@ peer_done(int fd)
 	while ((n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT)) == -1 &&
 	    errno == EINTR)
 		;
-	return !(n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	if (n == 0)
+		return PEER_CLOSED;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return PEER_OPEN;
+	return PEER_UNCLEAN;
 }
 
 bool
@@ -98,10 +132,12 @@ linger_hold(int fd, double now)
 {
 	struct held *h;
 
-	if (L.gen_of == NULL || fd < 0 || fd >= L.nfd)
+	if (L.gen_of == NULL || fd < 0)
 		return false;
 	drop_stale();
-	if (L.len == LINGER_MAX) {
+	if (L.len >= L.cap)
+		compact();
+	if (L.len >= L.cap || fd >= L.nfd) {
 		L.st.full++;
 		return false;
 	}
@@ -127,21 +163,34 @@ release(int fd)
 	close(fd);
 }
 
+/* close_if_done - close a held socket unless its peek says to wait;
+ * true if closed. */
+static bool
+close_if_done(int fd)
+{
+	switch (peek(fd)) {
+	case PEER_OPEN:
+		return false;
+	case PEER_CLOSED:
+		L.st.peer_closed++;
+		break;
+	case PEER_UNCLEAN:
+		L.st.unclean++;
+		break;
+	}
+	release(fd);
+	return true;
+}
+
 void
 linger_settle(void)
 {
 	for (unsigned i = L.len - L.fresh; i < L.len; i++) {
 		struct held *h = entry(i);
 
-		if (!is_held(h))
-			continue;
-		if (peer_done(h->fd)) {
-			release(h->fd);
-			L.st.peer_closed++;
-		} else {
-			/* No wakeup for its FIN: it waits for its time. */
+		/* Still open: no wakeup for its FIN, it waits its time. */
+		if (is_held(h) && !close_if_done(h->fd))
 			epoll_ctl(L.ep, EPOLL_CTL_DEL, h->fd, NULL);
-		}
 	}
 	L.fresh = 0;
 }
@@ -151,8 +200,9 @@ linger_event(int fd)
 {
 	if (L.gen_of == NULL || fd < 0 || fd >= L.nfd || L.gen_of[fd] == 0)
 		return false;
-	release(fd);
-	L.st.peer_closed++;
+	/* Still open (the event said writable, say): it is fresh, so
+	 * linger_settle looks again before the loop sleeps. */
+	close_if_done(fd);
 	return true;
 }
 
@@ -166,11 +216,10 @@ linger_expire(double now)
 			if (h->due > now)
 				return (int)((h->due - now) * 1000.0) + 1 +
 				    LINGER_SLACK_MS;
-			if (peer_done(h->fd))
-				L.st.peer_closed++;
-			else
+			if (!close_if_done(h->fd)) {
 				L.st.timed_out++;
-			release(h->fd);
+				release(h->fd);
+			}
 		}
 		pop_head();
 	}

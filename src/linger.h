@@ -36,7 +36,9 @@
  * cancelled) is held too; its peek mostly finds an error or nothing, and
  * it is closed now or after LINGER_MS, the close ours as before.  So are
  * unix sockets, which have no TIME_WAIT: they only stay open a little
- * longer.  At most LINGER_MAX sockets wait; past that, or for a
+ * longer.  At most LINGER_MAX sockets wait, and no more than a quarter
+ * of the descriptor limit (waiting sockets must not starve the milter
+ * connections and new scans of descriptors); past that, or for a
  * descriptor beyond the table, the close is at once, as before.
  *
  * Thread: the scan loop thread only (it owns curl and epoll).
@@ -54,6 +56,8 @@
 /*
  * linger_init - the table, for sockets in the epoll set ep (taken out of
  * it while they wait); false if out of memory (closes are then at once).
+ * Sized by the descriptor limit; a later call takes a new ep and a new
+ * limit's cap, and keeps the table.
  */
 bool	linger_init(int ep);
 
@@ -73,8 +77,9 @@ void	linger_settle(void);
 
 /*
  * linger_event - an epoll event came for fd (in the batch during which it
- * was held): if it is held, close it and return true (the event is not
- * curl's); false if fd is not held.
+ * was held).  If fd is held, returns true (the event is not curl's) and
+ * closes it if the peek of linger_settle would (the event may only say
+ * that fd was writable); false if fd is not held.
  */
 bool	linger_event(int fd);
 
@@ -93,11 +98,14 @@ void	linger_close_all(void);
 /*
  * Counters: sockets held; of those, closed once the scanner had closed
  * its end (by linger_settle, by an event, or when their time was up and
- * a last peek found it closed), closed when their time was up without
- * that; and closes at once because the table was full.
+ * a last peek found it closed), closed because the connection had failed
+ * or held bytes nobody read (a close of ours whenever it came), and
+ * closed when their time was up with the scanner's end still open; and
+ * closes at once, not held: no room (see LINGER_MAX) or a descriptor
+ * beyond the table.
  */
 struct linger_stats {
-	unsigned long	held, peer_closed, timed_out, full;
+	unsigned long	held, peer_closed, unclean, timed_out, full;
 };
 void	linger_stats(struct linger_stats *out);
 

@@ -832,9 +832,9 @@ log_stats(double now)
 	compare_log_stats();
 	linger_stats(&ls);
 	log_info("scanner connections closed after the scanner's own close=%lu "
-	    "of %lu held, after %d ms=%lu, at once (%d held)=%lu",
-	    ls.peer_closed, ls.held, LINGER_MS, ls.timed_out, LINGER_MAX,
-	    ls.full);
+	    "of %lu held, failed or with bytes unread=%lu, after %d ms=%lu, "
+	    "at once (no room)=%lu", ls.peer_closed, ls.held, ls.unclean,
+	    LINGER_MS, ls.timed_out, ls.full);
 	milterio_stats(&io);
 	log_info("milter I/O: reads served=%lu polls served=%lu "
 	    "changes held=%lu idle waits kept=%lu (system calls and thread "
@@ -1146,7 +1146,7 @@ run_io(void)
 		 * (scan_loop_start). */
 		if (fd == L.wake)
 			continue;
-		/* A held socket's event: the scanner closed its end. */
+		/* A held socket's event is linger's, not curl's. */
 		if (linger_event(fd))
 			continue;
 		if (evs[i].events & EPOLLIN)

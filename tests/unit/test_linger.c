@@ -1,7 +1,8 @@
 /*
  * test_linger.c - held closes: before the loop sleeps when the peer has
  * closed, else out of epoll until the time limit; by an event; at the
- * table's limit; and a descriptor number that comes back.
+ * table's limit and the descriptor limit's cap; room that sockets closed
+ * early do not take; and a descriptor number that comes back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,16 +67,18 @@ in_epoll(int fd)
 	return 0;
 }
 
-/* counted - since *before: so many held, closed after the peer, timed out. */
+/* counted - since *before: so many held, closed after the peer, closed
+ * unclean, timed out. */
 static void
 counted(const struct linger_stats *before, unsigned long held,
-    unsigned long peer_closed, unsigned long timed_out)
+    unsigned long peer_closed, unsigned long unclean, unsigned long timed_out)
 {
 	struct linger_stats now;
 
 	linger_stats(&now);
 	assert_int_equal(now.held - before->held, held);
 	assert_int_equal(now.peer_closed - before->peer_closed, peer_closed);
+	assert_int_equal(now.unclean - before->unclean, unclean);
 	assert_int_equal(now.timed_out - before->timed_out, timed_out);
 }
 
@@ -94,20 +97,23 @@ test_settle_peer_closed(void **state)
 	linger_settle();
 	assert_false(is_open(fd));
 	assert_int_equal(linger_expire(40.0), -1);
-	counted(&st, 1, 1, 0);
+	counted(&st, 1, 1, 0, 0);
 }
 
 /* Unread bytes: our close is a reset whenever it comes, so it comes now. */
 static void
 test_settle_unread(void **state)
 {
+	struct linger_stats st;
 	int peer, fd = open_sock(&peer);
 
 	(void)state;
+	linger_stats(&st);
 	assert_int_equal(write(peer, "x", 1), 1);
 	assert_true(linger_hold(fd, 41.0));
 	linger_settle();
 	assert_false(is_open(fd));
+	counted(&st, 1, 0, 1, 0);	/* not the scanner's close */
 	close(peer);
 }
 
@@ -138,7 +144,7 @@ test_settle_waits_out_of_epoll(void **state)
 	assert_int_equal(linger_expire(50.0 + LINGER_MS / 1000.0 + 0.01), -1);
 	assert_false(is_open(a));
 	assert_false(is_open(b));
-	counted(&st, 2, 1, 1);	/* a after its scanner's close, b not */
+	counted(&st, 2, 1, 0, 1);	/* a after its scanner's close, b not */
 	close(pb);
 }
 
@@ -162,23 +168,119 @@ test_settle_only_new(void **state)
 	assert_false(is_open(a));
 }
 
+/* An event for a held socket whose scanner has closed: closed at once. */
 static void
 test_event_closes(void **state)
 {
 	struct linger_stats st;
-	int fd = open_fd();
+	int peer, fd = open_sock(&peer);
 
 	(void)state;
 	linger_stats(&st);
 	assert_true(linger_hold(fd, 100.0));
 	assert_true(is_open(fd));
+	close(peer);
 	assert_false(linger_event(fd + 1000));	/* not held */
 	assert_true(linger_event(fd));
 	assert_false(is_open(fd));
 	assert_false(linger_event(fd));		/* once only */
 	/* Nothing else is due; its stale entry goes. */
 	assert_int_equal(linger_expire(100.0), -1);
-	counted(&st, 1, 1, 0);
+	counted(&st, 1, 1, 0, 0);
+}
+
+/*
+ * An event that does not come from the scanner's close (a transfer cut
+ * short while sending, its socket writable): the event is still not
+ * curl's, but the socket waits like any other.
+ */
+static void
+test_event_peer_open(void **state)
+{
+	struct linger_stats st;
+	int peer, fd = open_sock(&peer);
+
+	(void)state;
+	linger_stats(&st);
+	assert_true(linger_hold(fd, 110.0));
+	assert_true(linger_event(fd));
+	assert_true(is_open(fd));
+	linger_settle();
+	assert_true(is_open(fd));
+	assert_false(in_epoll(fd));
+	assert_int_equal(linger_expire(111.0), -1);
+	assert_false(is_open(fd));
+	counted(&st, 1, 0, 0, 1);
+	close(peer);
+}
+
+/*
+ * One socket waiting its time at the head, and behind it many more held
+ * and closed in their pass: those must not use up the room (before, the
+ * ring filled with their entries and the rest were closed at once).
+ */
+static void
+test_closed_early_take_no_room(void **state)
+{
+	struct linger_stats st, now;
+	int pa, a = open_sock(&pa);
+
+	(void)state;
+	linger_stats(&st);
+	assert_true(linger_hold(a, 120.0));
+	linger_settle();			/* a waits */
+	for (int i = 0; i < 3 * LINGER_MAX; i++) {
+		int peer, fd = open_sock(&peer);
+
+		close(peer);
+		assert_true(linger_hold(fd, 120.0));
+		linger_settle();
+		assert_false(is_open(fd));
+	}
+	assert_true(is_open(a));
+	linger_stats(&now);
+	assert_int_equal(now.full - st.full, 0);
+	counted(&st, 1 + 3 * LINGER_MAX, 3 * LINGER_MAX, 0, 0);
+	assert_int_equal(linger_expire(121.0), -1);
+	assert_false(is_open(a));
+	close(pa);
+}
+
+/*
+ * A low descriptor limit: no more than a quarter of it waits, so that
+ * waiting sockets do not take the descriptors milter connections and new
+ * scans need.
+ */
+static void
+test_cap_by_limit(void **state)
+{
+	enum { LIMIT = 64, CAP = LIMIT / 4 };
+	int fds[CAP + 1], peers[CAP + 1];
+	struct linger_stats st, now;
+	struct rlimit rl, low;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = LIMIT;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_true(linger_init(ep));
+	linger_stats(&st);
+	for (int i = 0; i <= CAP; i++)
+		fds[i] = open_sock(&peers[i]);
+	for (int i = 0; i < CAP; i++)
+		assert_true(linger_hold(fds[i], 130.0));
+	assert_false(linger_hold(fds[CAP], 130.0));	/* the caller closes */
+	linger_stats(&now);
+	assert_int_equal(now.full - st.full, 1);
+	linger_close_all();
+	for (int i = 0; i <= CAP; i++) {
+		assert_true(i == CAP ? is_open(fds[i]) : !is_open(fds[i]));
+		close(peers[i]);
+	}
+	close(fds[CAP]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_true(linger_init(ep));
 }
 
 static void
@@ -205,7 +307,7 @@ test_expire(void **state)
 	assert_int_equal(linger_expire(11.0), -1);
 	assert_false(is_open(b));
 	/* Neither scanner closed: both closes were ours, at the limit. */
-	counted(&st, 2, 0, 2);
+	counted(&st, 2, 0, 0, 2);
 	close(pa);
 	close(pb);
 }
@@ -265,6 +367,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_closes),
+		cmocka_unit_test(test_event_peer_open),
+		cmocka_unit_test(test_closed_early_take_no_room),
+		cmocka_unit_test(test_cap_by_limit),
 		cmocka_unit_test(test_settle_peer_closed),
 		cmocka_unit_test(test_settle_unread),
 		cmocka_unit_test(test_settle_waits_out_of_epoll),
