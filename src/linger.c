@@ -71,19 +71,13 @@ pop_head(void)
 		L.fresh = L.len;
 }
 
-/* drop_stale - entries whose socket was closed early go first. */
-static void
-drop_stale(void)
-{
-	while (L.len > 0 && !is_held(entry(0)))
-		pop_head();
-}
-
 /*
  * compact - drop the entries of sockets closed early (most are, in the
  * pass that held them), keeping the order: behind one socket that waits
  * its time they would otherwise fill the ring while few sockets wait.
- * Runs only when the ring is full, so at most once per cap holds.
+ * Runs when the ring is full; each run makes room for as many holds as
+ * it dropped entries, so its cost is one step per entry dropped, except
+ * when nearly cap sockets really wait (then holds fail for want of room).
  */
 static void
 compact(void)
@@ -134,7 +128,6 @@ linger_hold(int fd, double now)
 
 	if (L.gen_of == NULL || fd < 0)
 		return false;
-	drop_stale();
 	if (L.len >= L.cap)
 		compact();
 	if (L.len >= L.cap || fd >= L.nfd) {
