@@ -499,15 +499,12 @@ apply_mod(SMFICTX *ctx, const struct mod *m)
 }
 
 /*
- * apply_plan - modifications, then the final answer as an sfsistat.  A
- * change the MTA refuses (say, it did not offer SMFIF_CHGHDRS) makes the
- * verdict impossible to carry out, and a verdict we cannot carry out is no
- * verdict: the plan becomes a tempfail, so that the answer given and the
- * summary line agree, and r says which change was refused.
+ * apply_mods - hand p's changes to libmilter in order.  Returns 0, or -1
+ * at the first one refused (the MTA did not offer SMFIF_CHGHDRS, say),
+ * named in r->refused.
  */
-static sfsistat
-apply_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
-    struct eom_run *r)
+static int
+apply_mods(SMFICTX *ctx, const struct plan *p, struct eom_run *r)
 {
 	for (size_t i = 0; i < p->nmods; i++) {
 		const struct mod *m = &p->mods[i];
@@ -516,10 +513,46 @@ apply_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
 			continue;
 		snprintf(r->refused, sizeof(r->refused), "%s", m->name ?
 		    m->name : m->value ? m->value : "envelope");
-		plan_reply(p, PLAN_TEMPFAIL, "451", "4.7.1",
-		    "Message could not be processed, try again later");
-		break;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * refused_plan - a change was refused, so the plan cannot be carried out,
+ * and a plan we cannot carry out is no verdict: the message gets the
+ * failure policy (scan.on_failure and its message), as when it could not
+ * be scanned.  If that policy needs a change too (quarantine) and the MTA
+ * refuses it as well, the last resort is a tempfail, with failure_message
+ * if it is a 4xx one.
+ */
+static void
+refused_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
+    struct eom_run *r)
+{
+	const struct config *cfg = c->cfg;
+
+	plan_free(p);
+	policy_plan(cfg->on_failure, cfg->failure_message,
+	    fallback_name(cfg->on_failure), p);
+	if (apply_mods(ctx, p, r) == 0)
+		return;
+	plan_free(p);
+	policy_plan(FALLBACK_TEMPFAIL, cfg->failure_message, "tempfail", p);
+}
+
+/*
+ * apply_plan - modifications, then the final answer as an sfsistat; a
+ * refused change turns p into the failure policy's plan (refused_plan),
+ * so that the answer given and the summary line agree, and r says which
+ * change was refused.
+ */
+static sfsistat
+apply_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
+    struct eom_run *r)
+{
+	if (apply_mods(ctx, p, r) == -1)
+		refused_plan(ctx, c, p, r);
 	switch (p->final) {
 	case PLAN_REJECT:
 	case PLAN_TEMPFAIL:
@@ -546,7 +579,11 @@ run_notes(const struct eom_run *r, char *out, size_t len)
 	size_t n = 0;
 
 	out[0] = '\0';
-	if (r->retries[0] != '\0')
+	/* A refused change on the scan path has a line of its own. */
+	if (r->refused[0] != '\0' && strcmp(r->source, "scan") != 0)
+		n += (size_t)snprintf(out + n, len - n, " (the MTA refused "
+		    "the change of %s)", r->refused);
+	if (n < len && r->retries[0] != '\0')
 		n += (size_t)snprintf(out + n, len - n, " retried after: %s",
 		    r->retries);
 	if (n < len && r->ignored > 0)
@@ -575,11 +612,12 @@ log_summary(const struct conn *c, const struct eom_run *r,
 		    r->upstream[0] ? r->upstream : "-", r->attempts, r->ms,
 		    m->nrcpts_seen, notes);
 	else if (r->refused[0] != '\0')
-		log_warnx("%s: tempfail score=%.2f/%.2f action=%s upstream=%s "
+		log_warnx("%s: %s (%s) score=%.2f/%.2f upstream=%s "
 		    "attempts=%d time=%.0fms: the MTA refused the change of "
 		    "%s, so the verdict could not be carried out%s",
-		    session_qid(c), r->score, r->required, p->label,
-		    r->upstream, r->attempts, r->ms, r->refused, notes);
+		    session_qid(c), plan_final_name(p->final), p->label,
+		    r->score, r->required, r->upstream, r->attempts, r->ms,
+		    r->refused, notes);
 	else
 		log_info("%s: %s score=%.2f/%.2f action=%s upstream=%s "
 		    "attempts=%d time=%.0fms size=%zu rcpts=%zu mods=%zu%s",

@@ -1,8 +1,9 @@
 /*
  * test_milter.c - plan -> smfi_* calls and the final answer, with libmilter
  * replaced by recording fakes (defined here, they take precedence over the
- * library's).  Above all: a change the MTA refuses must end in a tempfail,
- * never in a message passed without it.
+ * library's).  Above all: a change the MTA refuses makes the verdict one
+ * that cannot be carried out, and the message gets the failure policy
+ * (tempfail by default), never a pass that pretends the change was made.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +53,21 @@ int smfi_setreply(SMFICTX *c, char *r, char *x, char *t)
 static struct conn conn0;
 static struct eom_run run0;
 
+/* use_config - conn0's config from text ("" for the defaults). */
+static void
+use_config(const char *text)
+{
+	char all[1024], err[256];
+
+	config_release(conn0.cfg);
+	snprintf(all, sizeof(all), "%s\nupstreams: { default: { hosts = "
+	    "\"127.0.0.1\"; }; };\n", text);
+	conn0.cfg = config_load_string(all, "t", err, sizeof(err));
+	if (conn0.cfg == NULL)
+		printf("config: %s\n", err);
+	assert_non_null(conn0.cfg);
+}
+
 /* run - apply p with smfi call `fail` refused; the calls and the answer. */
 static sfsistat
 run(struct plan *p, const char *fail)
@@ -82,35 +98,89 @@ test_accept_with_changes(void **state)
 	plan_free(&p);
 }
 
+/* every_change - a plan with one change of each kind, final accept. */
+static void
+every_change(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	plan_add_mod(p, MOD_CHGHDR, "X-Spam", 1, " Yes");
+	plan_add_mod(p, MOD_INSHDR, "X-Top", 0, " v");
+	plan_add_mod(p, MOD_ADDHDR, "X-A", 0, " 1");
+	plan_add_mod(p, MOD_QUARANTINE, NULL, 0, "held");
+	plan_add_mod(p, MOD_CHGFROM, NULL, 0, "<a@b>");
+	plan_add_mod(p, MOD_ADDRCPT, NULL, 0, "<c@d>");
+	plan_add_mod(p, MOD_DELRCPT, NULL, 0, "<e@f>");
+	plan_reply(p, PLAN_ACCEPT, NULL, NULL, NULL);
+}
+
+static const char *const refusable[] = {
+	"chgheader", "insheader", "addheader", "quarantine",
+	"chgfrom", "addrcpt", "delrcpt",
+};
+#define NREFUSABLE (sizeof(refusable) / sizeof(*refusable))
+
 static void
 test_refused_change_tempfails(void **state)
 {
-	static const char *const refusable[] = {
-		"chgheader", "insheader", "addheader", "quarantine",
-		"chgfrom", "addrcpt", "delrcpt",
-	};
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(refusable) / sizeof(*refusable); i++) {
+	use_config("");
+	for (size_t i = 0; i < NREFUSABLE; i++) {
 		struct plan p;
 
-		memset(&p, 0, sizeof(p));
-		plan_add_mod(&p, MOD_CHGHDR, "X-Spam", 1, " Yes");
-		plan_add_mod(&p, MOD_INSHDR, "X-Top", 0, " v");
-		plan_add_mod(&p, MOD_ADDHDR, "X-A", 0, " 1");
-		plan_add_mod(&p, MOD_QUARANTINE, NULL, 0, "held");
-		plan_add_mod(&p, MOD_CHGFROM, NULL, 0, "<a@b>");
-		plan_add_mod(&p, MOD_ADDRCPT, NULL, 0, "<c@d>");
-		plan_add_mod(&p, MOD_DELRCPT, NULL, 0, "<e@f>");
-		plan_reply(&p, PLAN_ACCEPT, NULL, NULL, NULL);
+		every_change(&p);
 		/* Whichever change is refused, the message is not passed. */
 		assert_int_equal(run(&p, refusable[i]), SMFIS_TEMPFAIL);
-		assert_non_null(strstr(calls, "setreply(451,4.7.1,"));
+		assert_non_null(strstr(calls, "setreply(451,4.7.1,Message "
+		    "scanning temporarily unavailable, try again later)"));
 		/* ...and the plan, hence the summary line, says so. */
 		assert_int_equal(p.final, PLAN_TEMPFAIL);
+		assert_string_equal(p.label, "tempfail");
 		assert_true(run0.refused[0] != '\0');
 		plan_free(&p);
 	}
+}
+
+/*
+ * The failure policy is the operator's: a reject with their text, an
+ * accept (the message goes on, the summary names the refused change), a
+ * quarantine, and a tempfail when even the quarantine is refused.
+ */
+static void
+test_refused_change_follows_on_failure(void **state)
+{
+	struct plan p;
+
+	(void)state;
+	use_config("scan: { on_failure = \"reject\"; failure_message = "
+	    "\"550 5.7.0 Not now, not ever\"; };");
+	every_change(&p);
+	assert_int_equal(run(&p, "addheader"), SMFIS_REJECT);
+	assert_non_null(strstr(calls, "setreply(550,5.7.0,Not now, not ever)"));
+	assert_string_equal(run0.refused, "X-A");
+	plan_free(&p);
+
+	use_config("scan: { on_failure = \"accept\"; };");
+	every_change(&p);
+	assert_int_equal(run(&p, "chgfrom"), SMFIS_ACCEPT);
+	assert_int_equal(p.final, PLAN_ACCEPT);
+	assert_null(strstr(calls, "setreply"));
+	assert_string_equal(run0.refused, "<a@b>");
+	plan_free(&p);
+
+	use_config("scan: { on_failure = \"quarantine\"; failure_message = "
+	    "\"held: changes refused\"; };");
+	every_change(&p);
+	assert_int_equal(run(&p, "delrcpt"), SMFIS_ACCEPT);
+	/* the verdict's own quarantine, then the failure policy's */
+	assert_non_null(strstr(calls, "delrcpt(<e@f>) quarantine(held: "
+	    "changes refused)"));
+	plan_free(&p);
+	every_change(&p);
+	assert_int_equal(run(&p, "quarantine"), SMFIS_TEMPFAIL);
+	assert_non_null(strstr(calls, "setreply(451,4.7.1,held: changes "
+	    "refused)"));
+	assert_int_equal(p.final, PLAN_TEMPFAIL);
+	plan_free(&p);
 }
 
 static void
@@ -141,8 +211,12 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accept_with_changes),
 		cmocka_unit_test(test_refused_change_tempfails),
+		cmocka_unit_test(test_refused_change_follows_on_failure),
 		cmocka_unit_test(test_final_answers),
 	};
 
-	return cmocka_run_group_tests_name("milter", tests, NULL, NULL);
+	int rc = cmocka_run_group_tests_name("milter", tests, NULL, NULL);
+
+	config_release(conn0.cfg);
+	return rc;
 }
