@@ -30,6 +30,7 @@
 #include "httpcrypt.h"
 #include "log.h"
 #include "milter.h"
+#include "milterio.h"
 #include "scan.h"
 #include "session.h"
 #include "xalloc.h"
@@ -214,25 +215,42 @@ sig_main(void *arg)
 
 /*
  * drain - libmilter has stopped accepting connections, but messages already
- * under way still run on their threads: give them until one scan deadline
- * (and a little) to get their answer before the scan loop goes away.  Any
- * message still open after that is cut off, and the MTA answers it with
- * its milter_default_action.
+ * under way still run on their threads.  Each gets until its own scan
+ * deadline (and DRAIN_GRACE_S) to be answered: a message at end of
+ * message counts from when it got there, one still being received from the
+ * stop, each with the scan timeout of the config its connection started
+ * with (a reload may have changed it since).  The wait ends early when
+ * every message has ended and libmilter has sent every answer (it sends
+ * after the callback returns).  A message still open after that is logged
+ * with its queue id, and the MTA applies its milter_default_action.
  */
+#define DRAIN_GRACE_S	5.0
+
 static void
-drain(const struct config *cfg)
+drain(void)
 {
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
-	int waits = (int)(cfg->scan_timeout * 10) + 50;
+	struct timespec since, until;
 	int n = session_messages_in_progress();
 
+	clock_gettime(CLOCK_MONOTONIC, &since);
 	if (n > 0)
 		log_info("stopping: waiting for %d message(s) in progress", n);
-	while (session_messages_in_progress() > 0 && waits-- > 0)
+	for (;;) {
+		if (session_messages_in_progress() == 0 &&
+		    milterio_answers_due() == 0)
+			return;
+		until = session_stop_deadline(since, DRAIN_GRACE_S);
+		if (ts_ms_until(&until) <= 0)
+			break;
 		nanosleep(&pause, NULL);
-	if ((n = session_messages_in_progress()) > 0)
+	}
+	if ((n = session_cut_off()) > 0)
 		log_warnx("stopping with %d message(s) unanswered: the MTA "
 		    "applies its milter_default_action", n);
+	if ((n = milterio_answers_due()) > 0)
+		log_warnx("stopping with %d answer(s) still being sent to "
+		    "the MTA", n);
 }
 
 /* block_signals - before any thread: see the comment at the top. */
@@ -304,7 +322,7 @@ main(int argc, char **argv)
 	    SCANMILTER_VERSION, cfg->socket, cfg->source);
 	if (milter_run() == -1)
 		log_err("milter main loop failed");
-	drain(cfg);
+	drain();
 	/* The loop first: its last mirror results may still fill sets. */
 	scan_loop_stop();
 	compare_stop();

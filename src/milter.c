@@ -112,7 +112,7 @@ note_qid(SMFICTX *ctx, struct conn *c)
 		const char *qid = smfi_getsymval(ctx, (char *)names[i]);
 
 		if (qid != NULL && *qid != '\0') {
-			c->msg->qid = xstrdup(qid);
+			session_set_qid(c, qid);
 			kv_set(&c->msg->macros, names[i], qid);
 			return;
 		}
@@ -635,16 +635,31 @@ mlfi_eom(SMFICTX *ctx)
 	sfsistat st;
 
 	if (c == NULL || c->msg == NULL) {
-		log_err("end of message without a message: tempfail");
+		/* No MAIL seen (or no memory for the connection): the MTA's
+		 * macro still names the message. */
+		const char *qid = smfi_getsymval(ctx, (char *)"i");
+
+		log_err("%s: tempfail: end of message without a message "
+		    "(no MAIL FROM seen)", qid != NULL && *qid != '\0' ? qid :
+		    "NOQUEUE");
 		return SMFIS_TEMPFAIL;
 	}
 	memset(&r, 0, sizeof(r));
 	note_qid(ctx, c);
+	session_note_eom(c);
 	if (c->msg->state == MSG_OK && session_finish_head(c) == 0) {
 		scan_message(ctx, c, &r, &p);
 	} else {
 		r.why = c->msg->why;
 		plan_failure(c, &r, &p);
+	}
+	if (!session_claim_summary(c)) {
+		/* Stopping, and main gave up on this message and logged it:
+		 * no changes, no second line, the stop's answer. */
+		plan_free(&p);
+		milterio_note_in_message(false);
+		session_msg_end(c);
+		return SMFIS_TEMPFAIL;
 	}
 	st = apply_plan(ctx, c, &p, &r);
 	log_summary(c, &r, &p);

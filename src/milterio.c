@@ -41,6 +41,7 @@ struct mio {
 	size_t	 out_len;		/* held-back bytes in out[] */
 	bool	 in_message;		/* MAIL seen, no end or abort yet */
 	bool	 eof;			/* the MTA closed; reads give 0 */
+	bool	 due;		/* an end-of-message answer is to go out */
 	char	 qid[64];		/* the message whose answer is due */
 	char	 in[MILTERIO_BUF];
 	char	 out[MILTERIO_OUT];
@@ -62,6 +63,7 @@ static struct {
 	atomic_ulong		 waits_kept, accepts_held, claims_late;
 	int			 stop_pipe[2];	/* readable once stopping */
 	atomic_bool		 stopping;
+	atomic_int		 answers_due;	/* sockets with m->due */
 } M = { .stop_pipe = { -1, -1 } };
 
 /* libmilter's "more input?" poll lasts 1 ms; 1 to 99 ms is taken for it. */
@@ -309,6 +311,16 @@ __wrap_accept(int lfd, struct sockaddr *sa, socklen_t *salen)
 	return fd;
 }
 
+/* answered - m's due answer went out, failed, or never will (close). */
+static void
+answered(struct mio *m)
+{
+	if (!m->due)
+		return;
+	m->due = false;
+	atomic_fetch_sub(&M.answers_due, 1);
+}
+
 int
 __wrap_close(int fd)
 {
@@ -323,8 +335,10 @@ __wrap_close(int fd)
 		log_warnx("%s: milter: connection closed before the answer; "
 		    "%zu bytes of header changes not sent", m->qid[0] ?
 		    m->qid : "-", m->out_len);
-	if (m != NULL)
+	if (m != NULL) {
+		answered(m);
 		claimed(m);
+	}
 	if (current == m)
 		current = NULL;
 	free(m);
@@ -378,6 +392,12 @@ write_all(int fd, struct iovec *iov, int n)
 	}
 }
 
+int
+milterio_answers_due(void)
+{
+	return atomic_load(&M.answers_due);
+}
+
 void
 milterio_note_in_message(bool in)
 {
@@ -388,9 +408,13 @@ milterio_note_in_message(bool in)
 void
 milterio_note_message(const char *qid)
 {
-	if (current != NULL)
-		snprintf(current->qid, sizeof(current->qid), "%s",
-		    qid ? qid : "");
+	if (current == NULL)
+		return;
+	snprintf(current->qid, sizeof(current->qid), "%s", qid ? qid : "");
+	if (!current->due) {
+		current->due = true;
+		atomic_fetch_add(&M.answers_due, 1);
+	}
 }
 
 /*
@@ -440,8 +464,10 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 		if (write_all(fd, all, 1) < 0 ||
 		    (r = __real_writev(fd, iov, n)) < 0) {
 			write_failed(m, 0, all[0].iov_len > 0);
+			answered(m);
 			return -1;
 		}
+		answered(m);
 		return r;
 	}
 	for (int i = 0; i < n; i++)
@@ -464,9 +490,11 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 	m->out_len = 0;
 	if (write_all(fd, all, n + 1) < 0) {
 		write_failed(m, cmd, all[0].iov_len > 0);
+		answered(m);
 		return -1;
 	}
 	m->qid[0] = '\0';	/* answered: a later failure is not this one's */
+	answered(m);
 	return (ssize_t)len;
 }
 

@@ -91,6 +91,14 @@ void	milterio_note_in_message(bool in);
  */
 void	milterio_note_message(const char *qid);
 
+/*
+ * milterio_answers_due - end-of-message answers noted and not yet sent
+ * (or failed): main, stopping, waits for them as for the messages, since
+ * libmilter sends an answer only after the callback has returned.  Counts
+ * buffered sockets only (milter.buffered_io).  Any thread.
+ */
+int	milterio_answers_due(void);
+
 /* Counters (the stats line, tests): system calls saved. */
 struct milterio_stats {
 	unsigned long	reads_served;	/* reads answered from the buffer */

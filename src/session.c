@@ -1,6 +1,7 @@
 /*
  * session.c - connection and message state; see session.h.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +51,165 @@ kv_clear(struct kvlist *kv)
 	memset(kv, 0, sizeof(*kv));
 }
 
-/* Messages between MAIL FROM and their end, over every connection. */
-static atomic_int msgs_in_progress;
+/*
+ * The register: messages between MAIL FROM and their end, over every
+ * connection, so that a stop can wait for each and name those it cannot
+ * wait for.  Two lock round trips per message, uncontended but for the
+ * moments main looks while stopping.
+ */
+static struct {
+	pthread_mutex_t	 mu;
+	struct msg	*head;
+	atomic_int	 n;	/* read without the lock */
+} live = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+live_add(struct msg *m)
+{
+	pthread_mutex_lock(&live.mu);
+	m->live_next = live.head;
+	if (live.head != NULL)
+		live.head->live_prev = m;
+	live.head = m;
+	atomic_fetch_add(&live.n, 1);
+	pthread_mutex_unlock(&live.mu);
+}
+
+static void
+live_remove(struct msg *m)
+{
+	pthread_mutex_lock(&live.mu);
+	if (m->live_prev != NULL)
+		m->live_prev->live_next = m->live_next;
+	else
+		live.head = m->live_next;
+	if (m->live_next != NULL)
+		m->live_next->live_prev = m->live_prev;
+	atomic_fetch_sub(&live.n, 1);
+	pthread_mutex_unlock(&live.mu);
+}
 
 int
 session_messages_in_progress(void)
 {
-	return atomic_load(&msgs_in_progress);
+	return atomic_load(&live.n);
+}
+
+void
+session_set_qid(struct conn *c, const char *qid)
+{
+	char *copy;
+
+	if (c->msg == NULL || c->msg->qid != NULL)
+		return;
+	copy = xstrdup(qid);
+	pthread_mutex_lock(&live.mu);
+	c->msg->qid = copy;
+	pthread_mutex_unlock(&live.mu);
+}
+
+void
+session_note_eom(struct conn *c)
+{
+	struct timespec now;
+
+	if (c->msg == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&live.mu);
+	c->msg->eom = now;
+	pthread_mutex_unlock(&live.mu);
+}
+
+bool
+session_claim_summary(struct conn *c)
+{
+	int open = MSG_FATE_OPEN;
+
+	if (c->msg == NULL)
+		return true;
+	return atomic_compare_exchange_strong(&c->msg->fate, &open,
+	    MSG_FATE_SUMMARY) || open == MSG_FATE_SUMMARY;
+}
+
+/* ts_plus - t plus s seconds. */
+static struct timespec
+ts_plus(struct timespec t, double s)
+{
+	long long ns = t.tv_nsec + (long long)(s * 1e9);
+
+	t.tv_sec += (time_t)(ns / 1000000000LL);
+	t.tv_nsec = (long)(ns % 1000000000LL);
+	return t;
+}
+
+static bool
+ts_later(struct timespec a, struct timespec b)
+{
+	return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec &&
+	    a.tv_nsec > b.tv_nsec);
+}
+
+struct timespec
+session_stop_deadline(struct timespec since, double grace_s)
+{
+	struct timespec latest = ts_plus(since, grace_s);
+
+	pthread_mutex_lock(&live.mu);
+	for (struct msg *m = live.head; m != NULL; m = m->live_next) {
+		int at_eom = m->eom.tv_sec != 0 || m->eom.tv_nsec != 0;
+		struct timespec t = ts_plus(at_eom ? m->eom : since,
+		    m->scan_timeout + grace_s);
+
+		if (ts_later(t, latest))
+			latest = t;
+	}
+	pthread_mutex_unlock(&live.mu);
+	return latest;
+}
+
+/* since_s - seconds from t to now (CLOCK_MONOTONIC). */
+static double
+since_s(struct timespec t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t.tv_sec) +
+	    (double)(now.tv_nsec - t.tv_nsec) / 1e9;
+}
+
+int
+session_cut_off(void)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&live.mu);
+	for (struct msg *m = live.head; m != NULL; m = m->live_next) {
+		int open = MSG_FATE_OPEN;
+		int at_eom = m->eom.tv_sec != 0 || m->eom.tv_nsec != 0;
+
+		if (!atomic_compare_exchange_strong(&m->fate, &open,
+		    MSG_FATE_CUT_OFF))
+			continue;
+		n++;
+		if (at_eom)
+			log_warnx("%s: unanswered (stopping): no verdict %.0f s "
+			    "after end of message, when scanmilter stopped; "
+			    "the MTA applies its milter_default_action",
+			    m->qid != NULL ? m->qid : "NOQUEUE",
+			    since_s(m->eom));
+		else
+			log_warnx("%s: unanswered (stopping): the MTA was "
+			    "still sending the message (%.0f s after MAIL) when "
+			    "scanmilter stopped; the MTA applies its "
+			    "milter_default_action (an end of message after "
+			    "this gets tempfail)",
+			    m->qid != NULL ? m->qid : "NOQUEUE",
+			    since_s(m->start));
+	}
+	pthread_mutex_unlock(&live.mu);
+	return n;
 }
 
 struct conn *
@@ -92,9 +245,11 @@ session_msg_begin(struct conn *c, const char *from)
 	m->from = xstrdup(from);
 	m->blob = blob_new(c->cfg->spill_size, c->cfg->tmpdir);
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	m->scan_timeout = c->cfg->scan_timeout;
+	atomic_init(&m->fate, MSG_FATE_OPEN);
 	c->msg = m;
 	c->msgs++;
-	atomic_fetch_add(&msgs_in_progress, 1);
+	live_add(m);
 	return m;
 }
 
@@ -105,6 +260,7 @@ session_msg_end(struct conn *c)
 
 	if (m == NULL)
 		return;
+	live_remove(m);
 	free(m->qid);
 	free(m->from);
 	for (size_t i = 0; i < m->nrcpts; i++)
@@ -119,7 +275,6 @@ session_msg_end(struct conn *c)
 	kv_clear(&m->macros);
 	free(m);
 	c->msg = NULL;
-	atomic_fetch_sub(&msgs_in_progress, 1);
 }
 
 void

@@ -11,11 +11,17 @@
  * policy.
  *
  * Thread: a conn and its msg are used by the libmilter thread that runs the
- * connection's callbacks (one at a time); nothing here is shared.
+ * connection's callbacks (one at a time).  The one shared part is the
+ * register of messages in progress, which main reads while it stops
+ * (session_stop_deadline, session_cut_off): a msg's qid, eom time and
+ * fate are written under the register's lock, and its owner thread reads
+ * them without it (it is their only writer).
  */
 #ifndef SCANMILTER_SESSION_H
 #define SCANMILTER_SESSION_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -58,6 +64,21 @@ struct msg {
 	const char	*why;		/* static text for state != MSG_OK */
 	struct kvlist	 macros;	/* message-stage macros */
 	struct timespec	 start;		/* CLOCK_MONOTONIC at MAIL FROM */
+	struct timespec	 eom;		/* at end of message; 0 before */
+	double		 scan_timeout;	/* the conn's config's, for stopping */
+	atomic_int	 fate;		/* MSG_FATE_*: who logs its line */
+	struct msg	*live_prev, *live_next;	/* the register */
+};
+
+/*
+ * Who writes a message's one log line: its own thread (the summary at end
+ * of message), or main when it stops before the message could be answered.
+ * Whichever claims the message first; the other stays silent.
+ */
+enum {
+	MSG_FATE_OPEN,
+	MSG_FATE_SUMMARY,	/* the owner thread logs (and answers) */
+	MSG_FATE_CUT_OFF	/* main logged it as cut off by the stop */
 };
 
 struct conn {
@@ -104,6 +125,32 @@ size_t		 session_header_count(const struct msg *, const char *name);
  * connections (any thread; main uses it to stop without cutting one off).
  */
 int		 session_messages_in_progress(void);
+/* session_set_qid - the message's queue id, once known (first one kept). */
+void		 session_set_qid(struct conn *, const char *qid);
+/* session_note_eom - the message is complete: its scan starts now. */
+void		 session_note_eom(struct conn *);
+/*
+ * session_claim_summary - the owner thread, before it logs the message's
+ * summary line: true if the line is its to write; false if main already
+ * logged the message as cut off by a stop (answer tempfail, log nothing).
+ */
+bool		 session_claim_summary(struct conn *);
+/*
+ * session_stop_deadline - main, while stopping: the time (CLOCK_MONOTONIC)
+ * until which a message in progress may still get its answer from us.
+ * For each message at end of message: when it got there, plus its scan
+ * timeout, plus grace_s; for one still being received: since (the stop)
+ * plus its scan timeout plus grace_s.  The latest of these; since plus
+ * grace_s if no message is in progress.
+ */
+struct timespec	 session_stop_deadline(struct timespec since, double grace_s);
+/*
+ * session_cut_off - main, once that deadline has passed: every message
+ * still in progress that has no summary line gets one, with its queue id,
+ * saying the stop cut it off and the MTA applies its
+ * milter_default_action.  Returns how many.
+ */
+int		 session_cut_off(void);
 /* session_qid - queue id for logs: the {i} macro, or "NOQUEUE". */
 const char	*session_qid(const struct conn *);
 /* session_macro - message macro, else connection macro, else NULL. */

@@ -318,6 +318,39 @@ test_writes_held(void **state)
 	close(sv);
 }
 
+/*
+ * An answer noted at end of message is due until it has gone out (held
+ * changes do not count) or the socket closes: the stop waits for it.
+ */
+static void
+test_answers_due(void **state)
+{
+	char buf[64], data[64];
+	size_t len;
+	int c, sv;
+
+	(void)state;
+	assert_int_equal(milterio_answers_due(), 0);
+	pair(&c, &sv);
+	assert_int_equal(send(c, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read_cmd(sv, data, &len), 'E');
+	milterio_note_message("Q1");
+	milterio_note_message("Q1");	/* once per answer, however told */
+	assert_int_equal(milterio_answers_due(), 1);
+	assert_int_equal(write_cmd(sv, 'h', "X-A\0 1", 7), 12);
+	assert_int_equal(milterio_answers_due(), 1);
+	assert_int_equal(write_cmd(sv, 'a', "", 0), 5);
+	assert_int_equal(milterio_answers_due(), 0);
+	/* Noted, then the connection closes before the answer. */
+	assert_int_equal(send(c, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read_cmd(sv, data, &len), 'E');
+	milterio_note_message("Q2");
+	assert_int_equal(milterio_answers_due(), 1);
+	close(sv);
+	assert_int_equal(milterio_answers_due(), 0);
+	close(c);
+}
+
 /* A peer that stops reading costs the milter timeout, not a thread. */
 static void
 test_write_timeout(void **state)
@@ -580,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_large_and_split),
 		cmocka_unit_test(test_close_forgets),
 		cmocka_unit_test(test_writes_held),
+		cmocka_unit_test(test_answers_due),
 		cmocka_unit_test(test_write_timeout),
 		cmocka_unit_test(test_mixed_poll),
 		cmocka_unit_test(test_off),

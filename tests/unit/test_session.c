@@ -268,6 +268,75 @@ test_policy(void **state)
 	}
 }
 
+/* secs - t as seconds. */
+static double
+secs(struct timespec t)
+{
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * The stop's view of messages in progress: the deadline follows each
+ * message's own config (a reload may have raised the scan timeout) and
+ * when it reached end of message; a message cut off by the stop is not
+ * logged twice, and one whose summary was claimed is not cut off.
+ */
+static void
+test_stop_register(void **state)
+{
+	struct config *c1 = cfg_with("max_rcpts = 5;");
+	struct config *c2;
+	struct conn *a, *b;
+	struct timespec since, d;
+	char text[512], err[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "scan: { timeout = 40; };\nupstreams: "
+	    "{ default: { hosts = \"127.0.0.1\"; }; };\n");
+	c2 = config_load_string(text, "t2", err, sizeof(err));
+	assert_non_null(c2);
+	a = session_conn_new(c1);	/* scan.timeout 20 s, the default */
+	b = session_conn_new(c2);	/* 40 s */
+	clock_gettime(CLOCK_MONOTONIC, &since);
+	assert_int_equal(session_messages_in_progress(), 0);
+	d = session_stop_deadline(since, 5);
+	assert_true(secs(d) - secs(since) > 4.9 && secs(d) - secs(since) < 5.1);
+
+	session_msg_begin(a, "<a@x>");
+	session_set_qid(a, "QA");
+	session_set_qid(a, "QA2");	/* the first one stays */
+	assert_string_equal(session_qid(a), "QA");
+	assert_int_equal(session_messages_in_progress(), 1);
+	d = session_stop_deadline(since, 5);
+	assert_true(secs(d) - secs(since) > 24.9 && secs(d) - secs(since) < 25.1);
+
+	session_msg_begin(b, "<b@x>");
+	session_set_qid(b, "QB");
+	assert_int_equal(session_messages_in_progress(), 2);
+	d = session_stop_deadline(since, 5);
+	assert_true(secs(d) - secs(since) > 44.9 && secs(d) - secs(since) < 45.1);
+	/* At end of message, the deadline counts from then. */
+	session_note_eom(b);
+	d = session_stop_deadline(since, 5);
+	assert_true(secs(d) - secs(since) >= 45 && secs(d) - secs(since) < 46);
+
+	/* b's thread has its summary; a is cut off, once. */
+	assert_true(session_claim_summary(b));
+	assert_true(session_claim_summary(b));
+	assert_int_equal(session_cut_off(), 1);
+	assert_false(session_claim_summary(a));
+	assert_int_equal(session_cut_off(), 0);
+	session_conn_free(a);
+	assert_int_equal(session_messages_in_progress(), 1);
+	session_msg_end(b);
+	assert_int_equal(session_messages_in_progress(), 0);
+	/* A new message on b starts open again. */
+	session_msg_begin(b, "<c@x>");
+	assert_true(session_claim_summary(b));
+	session_conn_free(b);
+	assert_int_equal(session_messages_in_progress(), 0);
+}
+
 int
 main(void)
 {
@@ -279,6 +348,7 @@ main(void)
 		cmocka_unit_test(test_header_count),
 		cmocka_unit_test(test_request_headers),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_stop_register),
 	};
 
 	return cmocka_run_group_tests_name("session", tests, NULL, NULL);
