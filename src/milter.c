@@ -302,6 +302,7 @@ struct eom_run {
 	char		 refused[160];	/* the change the MTA would not make */
 	char		 retries[400];	/* attempts that failed before the last */
 	size_t		 ignored;	/* unusable reply entries skipped */
+	size_t		 rcpts_unsent;	/* past limits.max_rcpts */
 	int		 text_refused;	/* libmilter would not take reply text */
 };
 
@@ -589,6 +590,10 @@ run_notes(const struct eom_run *r, char *out, size_t len)
 	if (n < len && r->ignored > 0)
 		n += (size_t)snprintf(out + n, len - n,
 		    " (ignored %zu unusable entries in the reply)", r->ignored);
+	if (n < len && r->rcpts_unsent > 0)
+		n += (size_t)snprintf(out + n, len - n, " (%zu recipients past "
+		    "limits.max_rcpts not told to the scanner)",
+		    r->rcpts_unsent);
 	if (n < len && r->text_refused)
 		snprintf(out + n, len - n, " (reply text refused by "
 		    "libmilter: the MTA's default text went out)");
@@ -647,6 +652,7 @@ mlfi_eom(SMFICTX *ctx)
 	memset(&r, 0, sizeof(r));
 	note_qid(ctx, c);
 	session_note_eom(c);
+	r.rcpts_unsent = c->msg->nrcpts_seen - c->msg->nrcpts;
 	if (c->msg->state == MSG_OK && session_finish_head(c) == 0) {
 		scan_message(ctx, c, &r, &p);
 	} else {

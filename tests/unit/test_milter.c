@@ -205,6 +205,30 @@ test_final_answers(void **state)
 	plan_free(&p);
 }
 
+/* The summary's notes tell what the scanner was not told. */
+static void
+test_run_notes(void **state)
+{
+	struct eom_run r;
+	char out[600];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.source = "scan";
+	run_notes(&r, out, sizeof(out));
+	assert_string_equal(out, "");
+	r.rcpts_unsent = 3;
+	r.ignored = 1;
+	run_notes(&r, out, sizeof(out));
+	assert_string_equal(out, " (ignored 1 unusable entries in the reply)"
+	    " (3 recipients past limits.max_rcpts not told to the scanner)");
+	memset(&r, 0, sizeof(r));
+	r.source = "policy";
+	snprintf(r.refused, sizeof(r.refused), "held");
+	run_notes(&r, out, sizeof(out));
+	assert_string_equal(out, " (the MTA refused the change of held)");
+}
+
 int
 main(void)
 {
@@ -213,6 +237,7 @@ main(void)
 		cmocka_unit_test(test_refused_change_tempfails),
 		cmocka_unit_test(test_refused_change_follows_on_failure),
 		cmocka_unit_test(test_final_answers),
+		cmocka_unit_test(test_run_notes),
 	};
 
 	int rc = cmocka_run_group_tests_name("milter", tests, NULL, NULL);
