@@ -37,7 +37,10 @@ LDLIBS   = $(PKG_LIBS) $(MILTER_LIBS) -pthread -lm
 # and its worker pool's thread starts seen (a new session's own worker).
 # --wrap changes only the objects linked here, never the shared libraries.
 MILTER_A    = $(shell $(CC) -print-file-name=libmilter.a)
-MILTER_WRAP := -Wl,--wrap=accept,--wrap=poll,--wrap=read,--wrap=writev,--wrap=close,--wrap=pthread_create
+# And its static locks are kept from being destroyed while its workers
+# still use them (src/milterfix.c).
+MILTER_WRAP := -Wl,--wrap=accept,--wrap=poll,--wrap=read,--wrap=writev,--wrap=close,--wrap=pthread_create \
+               -Wl,--wrap=pthread_mutex_destroy,--wrap=pthread_cond_destroy
 MILTER_LIBS = $(MILTER_WRAP) $(MILTER_A)
 # Unit tests stub some smfi_* functions (test_milter), which a static
 # libmilter would define a second time: they link the shared one.
@@ -80,6 +83,7 @@ CORE_SRCS += src/scan.c
 CORE_SRCS += src/linger.c
 CORE_SRCS += src/loop.c
 CORE_SRCS += src/milterio.c
+CORE_SRCS += src/milterfix.c
 CORE_SRCS += src/milter.c
 CORE_SRCS += $(BUILD)/default_conf.c
 CORE_SRCS += $(BUILD)/builtin_rules.c
@@ -109,7 +113,8 @@ $(BUILD)/libcore.a: $(CORE_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/scanmilter: $(BUILD)/main.o $(BUILD)/libcore.a
+# milterfix.o by name: only libmilter.a, linked after the archive, needs it.
+$(BUILD)/scanmilter: $(BUILD)/main.o $(BUILD)/milterfix.o $(BUILD)/libcore.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a | $(BUILD)
