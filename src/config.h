@@ -68,6 +68,7 @@ struct config {
 	char		*user;
 	char		*group;
 	char		*pidfile;
+	int		 batch_sched;		/* SCHED_BATCH for every thread */
 	/* logging */
 	int		 log_syslog;
 	char		*log_facility;
