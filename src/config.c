@@ -76,7 +76,9 @@ static const struct key config_keys[] = {
 	  NULL, "run every thread under SCHED_BATCH: a thread woken (by the "
 	  "MTA, a scanner's reply) waits for the running one's turn to end "
 	  "instead of cutting in, which spares context switches on a loaded "
-	  "host; same share of the CPU; takes effect at start" },
+	  "host; same share of the CPU.  The price: when other work keeps "
+	  "every CPU busy, each message waits a few milliseconds more "
+	  "(false: latency first); takes effect at start" },
 	{ "log.target", T_ENUM, C(log_syslog), "stderr", 0, 0, log_targets,
 	  "stderr or syslog" },
 	{ "log.facility", T_STR, C(log_facility), "mail", 0, 0, NULL,
