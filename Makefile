@@ -58,6 +58,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # the same archive.
 CORE_SRCS :=
 CORE_SRCS += src/xalloc.c
+CORE_SRCS += src/monotime.c
 CORE_SRCS += src/fdio.c
 CORE_SRCS += src/log.c
 CORE_SRCS += src/buf.c

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "milterio.h"
 #include "mirror.h"
+#include "monotime.h"
 #include "scan_internal.h"
 #include "upstream.h"
 #include "wire.h"

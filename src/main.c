@@ -32,6 +32,7 @@
 #include "log.h"
 #include "milter.h"
 #include "milterio.h"
+#include "monotime.h"
 #include "scan.h"
 #include "session.h"
 #include "xalloc.h"

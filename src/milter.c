@@ -26,6 +26,7 @@
 #include "mirror.h"
 #include "milter.h"
 #include "milterio.h"
+#include "monotime.h"
 #include "policy.h"
 #include "rspamd.h"
 #include "scan.h"

@@ -5,7 +5,7 @@
 #include "milterio.h"
 #include "fdio.h"
 #include "log.h"
-#include "scan.h"		/* ts_ms_since, ts_add_ms */
+#include "monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>

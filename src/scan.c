@@ -13,6 +13,7 @@
 
 #include "blob.h"
 #include "config.h"
+#include "monotime.h"
 #include "scan_internal.h"
 #include "xalloc.h"
 
@@ -37,36 +38,6 @@ const char *
 scan_status_name(enum scan_status s)
 {
 	return status_names[s];
-}
-
-double
-ts_ms_until(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (t->tv_sec - now.tv_sec) * 1000.0 +
-	    (t->tv_nsec - now.tv_nsec) / 1e6;
-}
-
-double
-ts_ms_since(const struct timespec *t)
-{
-	return -ts_ms_until(t);
-}
-
-struct timespec
-ts_add_ms(struct timespec t, double ms)
-{
-	long long ns = t.tv_nsec + (long long)(ms * 1e6);
-
-	t.tv_sec += ns / 1000000000LL;
-	t.tv_nsec = ns % 1000000000LL;
-	if (t.tv_nsec < 0) {
-		t.tv_nsec += 1000000000LL;
-		t.tv_sec--;
-	}
-	return t;
 }
 
 struct scan_job *

@@ -99,12 +99,6 @@ int		 scan_job_attempts(const struct scan_job *);
 const char	*scan_job_retries(const struct scan_job *);
 double		 scan_job_elapsed_ms(const struct scan_job *);
 
-/* Time helpers (CLOCK_MONOTONIC). */
-double	ts_ms_until(const struct timespec *);
-double	ts_ms_since(const struct timespec *);
-/* ts_add_ms - t + ms (ms may be negative). */
-struct timespec	ts_add_ms(struct timespec t, double ms);
-
 /* scan_global_init - once, in main, before any thread starts. */
 int		 scan_global_init(void);
 /* scan_loop_start - start the loop thread; -1 on failure. */

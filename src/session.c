@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "monotime.h"
 #include "session.h"
 #include "xalloc.h"
 
@@ -132,51 +133,22 @@ session_claim_summary(struct conn *c)
 	    MSG_FATE_SUMMARY) || open == MSG_FATE_SUMMARY;
 }
 
-/* ts_plus - t plus s seconds. */
-static struct timespec
-ts_plus(struct timespec t, double s)
-{
-	long long ns = t.tv_nsec + (long long)(s * 1e9);
-
-	t.tv_sec += (time_t)(ns / 1000000000LL);
-	t.tv_nsec = (long)(ns % 1000000000LL);
-	return t;
-}
-
-static bool
-ts_later(struct timespec a, struct timespec b)
-{
-	return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec &&
-	    a.tv_nsec > b.tv_nsec);
-}
-
 struct timespec
 session_stop_deadline(struct timespec since, double grace_s)
 {
-	struct timespec latest = ts_plus(since, grace_s);
+	struct timespec latest = ts_add_ms(since, grace_s * 1000.0);
 
 	pthread_mutex_lock(&live.mu);
 	for (struct msg *m = live.head; m != NULL; m = m->live_next) {
 		int at_eom = m->eom.tv_sec != 0 || m->eom.tv_nsec != 0;
-		struct timespec t = ts_plus(at_eom ? m->eom : since,
-		    m->scan_timeout + grace_s);
+		struct timespec t = ts_add_ms(at_eom ? m->eom : since,
+		    (m->scan_timeout + grace_s) * 1000.0);
 
 		if (ts_later(t, latest))
 			latest = t;
 	}
 	pthread_mutex_unlock(&live.mu);
 	return latest;
-}
-
-/* since_s - seconds from t to now (CLOCK_MONOTONIC). */
-static double
-since_s(struct timespec t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t.tv_sec) +
-	    (double)(now.tv_nsec - t.tv_nsec) / 1e9;
 }
 
 int
@@ -198,7 +170,7 @@ session_cut_off(void)
 			    "after end of message, when scanmilter stopped; "
 			    "the MTA applies its milter_default_action",
 			    m->qid != NULL ? m->qid : "NOQUEUE",
-			    since_s(m->eom));
+			    ts_ms_since(&m->eom) / 1000.0);
 		else
 			log_warnx("%s: unanswered (stopping): the MTA was "
 			    "still sending the message (%.0f s after MAIL) when "
@@ -206,7 +178,7 @@ session_cut_off(void)
 			    "milter_default_action (an end of message after "
 			    "this gets tempfail)",
 			    m->qid != NULL ? m->qid : "NOQUEUE",
-			    since_s(m->start));
+			    ts_ms_since(&m->start) / 1000.0);
 	}
 	pthread_mutex_unlock(&live.mu);
 	return n;

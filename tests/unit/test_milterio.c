@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "milterio.h"
-#include "scan.h"		/* ts_ms_since */
+#include "monotime.h"
 
 static char sockpath[108];
 static int lfd = -1;

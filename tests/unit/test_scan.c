@@ -18,6 +18,7 @@
 
 #include "blob.h"
 #include "config.h"
+#include "monotime.h"
 #include "scan_internal.h"
 
 static struct config *cfg;
