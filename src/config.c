@@ -145,8 +145,8 @@ static const struct key config_keys[] = {
 	  1000000, NULL, "mirrored messages waiting for the script; more "
 	  "are dropped and counted" },
 	{ "scan.on_failure", T_ENUM, C(on_failure), "tempfail", 0, 0,
-	  fallback_names, "answer when no verdict can be had, or the MTA refuses a change the "
-	  "verdict needs" },
+	  fallback_names, "answer when no verdict can be had, or the MTA "
+	  "refuses a change the verdict needs" },
 	{ "scan.failure_message", T_STR, C(failure_message),
 	  "451 4.7.1 Message scanning temporarily unavailable, try again later",
 	  0, 0, NULL, "SMTP reply for on_failure tempfail or reject" },

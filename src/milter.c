@@ -307,20 +307,26 @@ struct eom_run {
 	int		 text_refused;	/* libmilter would not take reply text */
 };
 
+/* plan_on_failure - scan.on_failure with its message, as a plan. */
+static void
+plan_on_failure(const struct config *cfg, struct plan *p)
+{
+	policy_plan(cfg->on_failure, cfg->failure_message,
+	    fallback_name(cfg->on_failure), p);
+}
+
 /* plan_failure - the failure policy for a message we could not scan. */
 static void
 plan_failure(const struct conn *c, struct eom_run *r, struct plan *p)
 {
 	const struct config *cfg = c->cfg;
-	int oversize = c->msg->state == MSG_OVERSIZE;
 
 	r->source = "policy";
-	if (oversize)
+	if (c->msg->state == MSG_OVERSIZE)
 		policy_plan(cfg->on_oversize, cfg->oversize_message,
 		    fallback_name(cfg->on_oversize), p);
 	else
-		policy_plan(cfg->on_failure, cfg->failure_message,
-		    fallback_name(cfg->on_failure), p);
+		plan_on_failure(cfg, p);
 }
 
 /* count_header - plan_opts.count over the current message. */
@@ -535,8 +541,7 @@ refused_plan(SMFICTX *ctx, const struct conn *c, struct plan *p,
 	const struct config *cfg = c->cfg;
 
 	plan_free(p);
-	policy_plan(cfg->on_failure, cfg->failure_message,
-	    fallback_name(cfg->on_failure), p);
+	plan_on_failure(cfg, p);
 	if (apply_mods(ctx, p, r) == 0)
 		return;
 	plan_free(p);
