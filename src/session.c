@@ -55,8 +55,9 @@ kv_clear(struct kvlist *kv)
 /*
  * The register: messages between MAIL FROM and their end, over every
  * connection, so that a stop can wait for each and name those it cannot
- * wait for.  Two lock round trips per message, uncontended but for the
- * moments main looks while stopping.
+ * wait for.  Four lock round trips per message (begin, queue id, end of
+ * message, end), uncontended but for the moments main looks while
+ * stopping.
  */
 static struct {
 	pthread_mutex_t	 mu;
@@ -168,15 +169,16 @@ session_cut_off(void)
 		if (at_eom)
 			log_warnx("%s: unanswered (stopping): no verdict %.0f s "
 			    "after end of message, when scanmilter stopped; "
+			    "an answer that still gets out is tempfail, else "
 			    "the MTA applies its milter_default_action",
 			    m->qid != NULL ? m->qid : "NOQUEUE",
 			    ts_ms_since(&m->eom) / 1000.0);
 		else
 			log_warnx("%s: unanswered (stopping): the MTA was "
 			    "still sending the message (%.0f s after MAIL) when "
-			    "scanmilter stopped; the MTA applies its "
-			    "milter_default_action (an end of message after "
-			    "this gets tempfail)",
+			    "scanmilter stopped; an answer that still gets out "
+			    "is tempfail, else the MTA applies its "
+			    "milter_default_action",
 			    m->qid != NULL ? m->qid : "NOQUEUE",
 			    ts_ms_since(&m->start) / 1000.0);
 	}

@@ -147,7 +147,8 @@ struct timespec	 session_stop_deadline(struct timespec since, double grace_s);
 /*
  * session_cut_off - main, once that deadline has passed: every message
  * still in progress that has no summary line gets one, with its queue id,
- * saying the stop cut it off and the MTA applies its
+ * saying the stop cut it off: an answer its thread still sends is
+ * tempfail (session_claim_summary), else the MTA applies its
  * milter_default_action.  Returns how many.
  */
 int		 session_cut_off(void);
