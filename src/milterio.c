@@ -433,6 +433,23 @@ write_failed(const struct mio *m, char cmd, bool held)
 	    held ? " and the held header changes" : "");
 }
 
+/*
+ * flushed - the end of a write that carried the held bytes (held: there
+ * were some) and a command: a failure is told, a success means a later
+ * failure is not this message's; either way its due answer is settled.
+ * Returns r, errno kept.
+ */
+static ssize_t
+flushed(struct mio *m, ssize_t r, char cmd, bool held)
+{
+	if (r < 0)
+		write_failed(m, cmd, held);
+	else
+		m->qid[0] = '\0';
+	answered(m);
+	return r;
+}
+
 /* command_of - the milter command byte a writev carries, or 0. */
 static char
 command_of(const struct iovec *iov, int n)
@@ -461,14 +478,8 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 		all[0].iov_base = m->out;
 		all[0].iov_len = m->out_len;
 		m->out_len = 0;
-		if (write_all(fd, all, 1) < 0 ||
-		    (r = __real_writev(fd, iov, n)) < 0) {
-			write_failed(m, 0, all[0].iov_len > 0);
-			answered(m);
-			return -1;
-		}
-		answered(m);
-		return r;
+		r = write_all(fd, all, 1) < 0 ? -1 : __real_writev(fd, iov, n);
+		return flushed(m, r, 0, all[0].iov_len > 0);
 	}
 	for (int i = 0; i < n; i++)
 		len += iov[i].iov_len;
@@ -488,14 +499,8 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 	all[0].iov_len = m->out_len;
 	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
 	m->out_len = 0;
-	if (write_all(fd, all, n + 1) < 0) {
-		write_failed(m, cmd, all[0].iov_len > 0);
-		answered(m);
-		return -1;
-	}
-	m->qid[0] = '\0';	/* answered: a later failure is not this one's */
-	answered(m);
-	return (ssize_t)len;
+	r = write_all(fd, all, n + 1) < 0 ? -1 : (ssize_t)len;
+	return flushed(m, r, cmd, all[0].iov_len > 0);
 }
 
 ssize_t
