@@ -140,7 +140,8 @@ drop_privileges(const struct config *cfg)
  * running scanner (or MTA) process off its CPU, so a busy host makes
  * fewer context switches.  Measured on 2 vCPUs with Rspamd on the same
  * host (tests/bench): 2-5% more messages a second at concurrency 8 and
- * 32, no change at 1.  Needs no privilege; a refusal is only logged.
+ * 32, no change at 1.  The price is latency when other work keeps every
+ * CPU busy (README).  Needs no privilege; a refusal is only logged.
  */
 static void
 batch_scheduling(const struct config *cfg)
