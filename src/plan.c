@@ -73,15 +73,6 @@ count(const struct plan_opts *o, const char *name)
 	return o->count != NULL ? o->count(o->count_arg, name) : 0;
 }
 
-/* cmp_desc - sort ints high to low. */
-static int
-cmp_desc(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x < y) - (x > y);
-}
-
 /* remove_from - delete occurrences n..first of name, highest first. */
 static void
 remove_from(struct plan *p, const char *name, size_t n, size_t first)
@@ -101,31 +92,34 @@ plan_removals(const struct verdict *v, const struct plan_opts *o,
 	for (size_t i = 0; i < v->nrm; i++) {
 		const char *name = v->rm[i].name;
 		size_t n = count(o, name);
-		int *idx, k = 0;
+		char *mark;
 
 		/* Handle each name once, at its first entry. */
 		for (size_t j = 0; j < i; j++)
 			if (strcasecmp(v->rm[j].name, name) == 0)
 				goto next;
-		idx = xcalloc(n + v->nrm + 1, sizeof(int));
+		/*
+		 * One mark per occurrence: entries for the same name (any
+		 * case, any number of them, 0 meaning all) can only mark,
+		 * never outgrow the array.
+		 */
+		mark = xcalloc(n + 1, 1);
 		for (size_t j = i; j < v->nrm; j++) {
 			int pos = v->rm[j].pos;
 
 			if (strcasecmp(v->rm[j].name, name) != 0)
 				continue;
 			if (pos == 0)
-				for (size_t x = 1; x <= n; x++)
-					idx[k++] = (int)x;
+				memset(mark + 1, 1, n);
 			else if (pos < 0 && (size_t)-pos <= n)
-				idx[k++] = (int)n + pos + 1;
+				mark[n + pos + 1] = 1;
 			else if (pos > 0 && (size_t)pos <= n)
-				idx[k++] = pos;
+				mark[pos] = 1;
 		}
-		qsort(idx, k, sizeof(int), cmp_desc);
-		for (int x = 0; x < k; x++)
-			if (x == 0 || idx[x] != idx[x - 1])
-				plan_add_mod(p, MOD_CHGHDR, name, idx[x], NULL);
-		free(idx);
+		for (size_t x = n; x > 0; x--)
+			if (mark[x])
+				plan_add_mod(p, MOD_CHGHDR, name, (int)x, NULL);
+		free(mark);
 next:		;
 	}
 }

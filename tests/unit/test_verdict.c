@@ -140,6 +140,13 @@ static const struct vcase cases[] = {
 	  "{\"X-Spam\":0}}}", 0, 0, 0, {{ "x-spam", 3 }},
 	  "accept; CHGHDR 3 X-Spam [NULL]; CHGHDR 2 X-Spam [NULL]; "
 	  "CHGHDR 1 X-Spam [NULL]", 0 },
+	{ "repeated removals of one name mark, never overrun",
+	  "{\"action\":\"no action\",\"milter\":{\"remove_headers\":"
+	  "{\"Received\":[0,0,1,-1],\"received\":0,\"RECEIVED\":[0,2]}}}",
+	  0, 0, 0, {{ "Received", 5 }},
+	  "accept; CHGHDR 5 Received [NULL]; CHGHDR 4 Received [NULL]; "
+	  "CHGHDR 3 Received [NULL]; CHGHDR 2 Received [NULL]; "
+	  "CHGHDR 1 Received [NULL]", 0 },
 	{ "remove last and first",
 	  "{\"action\":\"no action\",\"milter\":{\"remove_headers\":"
 	  "{\"X-S\":[1,-1]}}}", 0, 0, 0, {{ "X-S", 3 }},
