@@ -509,9 +509,15 @@ __wrap_read(int fd, void *p, size_t len)
 	struct mio *m = mio_of(fd);
 	ssize_t r;
 
+	/*
+	 * The session this thread serves now, polled or not yet: a thread
+	 * of libmilter's pool moves between sessions, and a callback must
+	 * never reach the one it served before (freed, or another thread's).
+	 */
+	if (m != NULL)
+		current = m;
 	if (m == NULL || !m->polled || len == 0)
 		return __real_read(fd, p, len);
-	current = m;
 	if (m->in_off < m->in_len) {
 		size_t k = m->in_len - m->in_off;
 

@@ -351,6 +351,34 @@ test_answers_due(void **state)
 	close(c);
 }
 
+/*
+ * A thread that moves to another session (libmilter's pool) notes the
+ * message on that session from its first read, polled or not: never on
+ * the one it served before.
+ */
+static void
+test_current_follows_reads(void **state)
+{
+	char buf[64], data[64];
+	size_t len;
+	int ca, sa, cb, sb;
+
+	(void)state;
+	pair(&ca, &sa);
+	assert_int_equal(send(ca, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read_cmd(sa, data, &len), 'E');
+	pair(&cb, &sb);
+	assert_int_equal(send(cb, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read(sb, data, 5), 5);	/* before any poll */
+	milterio_note_message("QB");
+	assert_int_equal(milterio_answers_due(), 1);
+	close(sb);	/* B's due answer goes with B, not with A */
+	assert_int_equal(milterio_answers_due(), 0);
+	close(sa);
+	close(ca);
+	close(cb);
+}
+
 /* A peer that stops reading costs the milter timeout, not a thread. */
 static void
 test_write_timeout(void **state)
@@ -614,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_close_forgets),
 		cmocka_unit_test(test_writes_held),
 		cmocka_unit_test(test_answers_due),
+		cmocka_unit_test(test_current_follows_reads),
 		cmocka_unit_test(test_write_timeout),
 		cmocka_unit_test(test_mixed_poll),
 		cmocka_unit_test(test_off),
