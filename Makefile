@@ -63,6 +63,7 @@ CORE_SRCS += src/fdio.c
 CORE_SRCS += src/log.c
 CORE_SRCS += src/buf.c
 CORE_SRCS += src/blob.c
+CORE_SRCS += src/conflex.c
 CORE_SRCS += src/config.c
 CORE_SRCS += src/hostlist.c
 CORE_SRCS += src/session.c

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "conflex.h"
 #include "httpcrypt.h"
 #include "log.h"
 #include "luabridge.h"
@@ -263,7 +264,7 @@ check_range(const struct key *k, double v, char *why, size_t len)
 {
 	if (v >= k->min && v <= k->max)
 		return 0;
-	snprintf(why, len, "value %g is out of range [%g, %g]", v, k->min,
+	snprintf(why, len, "value %.15g is out of range [%.15g, %.15g]", v, k->min,
 	    k->max);
 	return -1;
 }
@@ -785,28 +786,125 @@ config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
 	return cfg;
 }
 
+/* A config file (or one it includes) is text of at most this size. */
+#define CONFIG_TEXT_MAX	(4 * 1024 * 1024)
+/* libconfig 1.5 stops at this include depth with an error of its own. */
+#define INCLUDE_DEPTH	10
+
+/* read_text - all of the regular file fp (named path), NUL-terminated. */
+static char *
+read_text(FILE *fp, const char *path, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text;
+
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return NULL;
+	}
+	if (st.st_size > CONFIG_TEXT_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    CONFIG_TEXT_MAX);
+		return NULL;
+	}
+	text = xmalloc((size_t)st.st_size + 1);
+	*len = fread(text, 1, (size_t)st.st_size, fp);
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(text);
+		return NULL;
+	}
+	text[*len] = '\0';
+	return text;
+}
+
+/* Where @include names resolve (libconfig's include_dir), and how deep. */
+struct incl {
+	const char	*dir;		/* NULL: as written */
+	const char	*file;		/* the including file */
+	int		 depth;
+};
+
+static int	check_text(FILE *, const char *, const char *, int, char *,
+		    size_t);
+
+/*
+ * on_include - an @include must name a regular file we can read, checked
+ * as its includer was: libconfig's scanner exits the process on one it
+ * cannot read (a directory), and names no file when it is missing.
+ */
+static int
+on_include(void *arg, const char *name, int line, char *err, size_t errlen)
+{
+	const struct incl *in = arg;
+	char *path;
+	FILE *fp;
+	int r;
+
+	if (in->depth >= INCLUDE_DEPTH)
+		return 0;	/* libconfig: "include file nesting too deep" */
+	path = name[0] != '/' && in->dir != NULL ?
+	    xasprintf("%s/%s", in->dir, name) : xstrdup(name);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s:%d: @include \"%s\": %s", in->file,
+		    line, path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	r = check_text(fp, path, in->dir, in->depth + 1, err, errlen);
+	if (r == -1 && strstr(err, "not a regular file") != NULL) {
+		snprintf(err, errlen, "%s:%d: @include \"%s\": not a regular "
+		    "file", in->file, line, path);
+	}
+	fclose(fp);
+	free(path);
+	return r;
+}
+
+/* check_text - read fp (path) and run conflex over it and its includes. */
+static int
+check_text(FILE *fp, const char *path, const char *dir, int depth, char *err,
+    size_t errlen)
+{
+	struct incl in = { dir, path, depth };
+	size_t len;
+	char *text = read_text(fp, path, &len, err, errlen);
+	int r;
+
+	if (text == NULL)
+		return -1;
+	r = conflex_check(text, len, path, on_include, &in, err, errlen);
+	free(text);
+	return r;
+}
+
 struct config *
 config_load_file(const char *path, char *err, size_t errlen)
 {
 	config_t lc;
 	struct config *cfg;
 	FILE *fp = fopen(path, "r");
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(dir);
 		return NULL;
 	}
-	config_init(&lc);
 	/* @include "x.conf" is relative to the including file's directory. */
-	{
-		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-
-		if (slash != NULL) {
-			*slash = '\0';
-			config_set_include_dir(&lc, dir[0] ? dir : "/");
-		}
+	if (slash != NULL)
+		*slash = '\0';
+	if (check_text(fp, path, slash == NULL ? NULL : dir[0] ? dir : "/", 0,
+	    err, errlen) == -1) {
+		fclose(fp);
 		free(dir);
+		return NULL;
 	}
+	rewind(fp);
+	config_init(&lc);
+	if (slash != NULL)
+		config_set_include_dir(&lc, dir[0] ? dir : "/");
+	free(dir);
 	cfg = config_parse(&lc, config_read(&lc, fp) == CONFIG_TRUE, path, err,
 	    errlen);
 	fclose(fp);
@@ -821,6 +919,9 @@ config_load_string(const char *text, const char *name, char *err,
 	config_t lc;
 	struct config *cfg;
 
+	if (conflex_check(text, strlen(text), name, NULL, NULL, err,
+	    errlen) == -1)
+		return NULL;
 	config_init(&lc);
 	cfg = config_parse(&lc, config_read_string(&lc, text) == CONFIG_TRUE,
 	    name, err, errlen);

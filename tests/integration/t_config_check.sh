@@ -59,6 +59,28 @@ expect_bad socket "$UP
 milter: { socket = \"tcp://localhost\"; };" "$d/socket.conf:2: option 'milter.socket': expected unix:/path"
 expect_bad tmpdir "$UP
 limits: { tmpdir = \"$d/nosuchdir\"; };" "$d/tmpdir.conf:2: option 'limits.tmpdir': '$d/nosuchdir' is not a directory"
+# What libconfig 1.5 would take wrong or die on (conflex.c): integers
+# past 32 bits without L, "\x00" in a string, @include of a directory or
+# of a missing file, and a config that is not a regular file.
+expect_bad int32 "$UP
+limits: { max_rcpts = 4294967396; };" "$d/int32.conf:2: integer 4294967396 does not fit in a signed 32-bit integer.*write 4294967396L"
+expect_bad int64range "$UP
+limits: { max_rcpts = 4294967396L; };" "$d/int64range.conf:2: option 'limits.max_rcpts': value 4294967396 is out of range \\[1, 1000000\\]"
+expect_bad nulesc 'upstreams: { default: { hosts = "127.0.0.1\x00x"; }; };' \
+    "$d/nulesc.conf:1: a string holds"
+expect_bad incdir "$UP
+@include \".\"" "$d/incdir.conf:2: @include \"$d/.\": not a regular file"
+expect_bad incmissing "$UP
+@include \"nosuch.conf\"" "$d/incmissing.conf:2: @include \"$d/nosuch.conf\": No such file"
+mkdir -p "$d/adir"
+out=$("$T_BIN" -t -c "$d/adir" 2>&1) && {
+	echo "FAIL: a directory as the config was accepted"; fails=$((fails + 1)); }
+printf '%s' "$out" | grep -q "$d/adir: not a regular file" &&
+    echo "ok: config is a directory: $out" ||
+    { echo "FAIL: config is a directory: '$out'"; fails=$((fails + 1)); }
+printf '%s\n' "$UP" '# 99999999999 in a comment, /* 88888888888 */' \
+    'limits: { max_rcpts = 50; }; scan: { timeout = 1.5e1; };' > "$d/numok.conf"
+expect_ok -c "$d/numok.conf"
 # HTTPCrypt keys: length, alphabet, and encrypted_only without a key.
 expect_bad keylen 'upstreams: { default: { hosts = "127.0.0.1";
   key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgy"; }; };' \

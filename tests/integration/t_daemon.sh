@@ -73,6 +73,16 @@ grep -q "reload refused, keeping the running config: $d/a.conf:1: syntax error" 
     okay "bad reload refused with file:line" || fail "bad reload not reported"
 kill -0 "$pid" 2>/dev/null && okay "still running after a bad reload" ||
     fail "died on a bad reload"
+# libconfig's scanner exits the process on an @include it cannot read as
+# a file (a directory): the pre-check must refuse it first.
+cp "$d/a.conf.good" "$d/a.conf"
+echo '@include "."' >> "$d/a.conf"
+kill -USR1 "$pid"; sleep 1
+grep -q "reload refused, keeping the running config: $d/a.conf:[0-9]*: @include \"$d/.\": not a regular file" "$d/log" &&
+    okay "reload with @include of a directory refused" ||
+    fail "@include of a directory not reported: $(tail -2 "$d/log")"
+kill -0 "$pid" 2>/dev/null && okay "still running after @include of a directory" ||
+    fail "died on a reload with @include of a directory"
 write_conf "$d/a.conf" 7 "127.0.0.1:$T_RSPAMD_PORT"
 kill -USR1 "$pid"; sleep 1
 grep -q "configuration reloaded from $d/a.conf" "$d/log" &&

@@ -1,0 +1,244 @@
+/*
+ * conflex.c - pre-checks of a config file's text; see conflex.h.
+ *
+ * The token rules follow libconfig 1.5's scanner: comments are "#...",
+ * "//..." and C style; names start with a letter or '*'; a number with a
+ * '.' or an exponent is a float; "0x" starts a hexadecimal integer; "L"
+ * (or "LL") after an integer makes it 64-bit.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conflex.h"
+
+#define INCLUDE_NAME_MAX	4096	/* as PATH_MAX */
+
+struct lex {
+	const char		*p, *end;
+	int			 line;
+	const char		*file;
+	conflex_include_fn	 on_include;
+	void			*arg;
+	char			*err;
+	size_t			 errlen;
+};
+
+/* fail - "FILE:LINE: what" into err; returns -1. */
+static int
+fail(struct lex *x, int line, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(x->err, x->errlen, "%s:%d: %s", x->file, line, why);
+	return -1;
+}
+
+/* in_set - is c one of the bytes of set (never the NUL byte)? */
+static int
+in_set(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
+/* at - the byte i ahead of the cursor, or '\0' past the end. */
+static char
+at(const struct lex *x, size_t i)
+{
+	return (size_t)(x->end - x->p) > i ? x->p[i] : '\0';
+}
+
+/* skip_comment - past a comment at the cursor; 0 if there is none. */
+static int
+skip_comment(struct lex *x)
+{
+	if (at(x, 0) == '#' || (at(x, 0) == '/' && at(x, 1) == '/')) {
+		while (x->p < x->end && *x->p != '\n')
+			x->p++;
+		return 1;
+	}
+	if (at(x, 0) == '/' && at(x, 1) == '*') {
+		x->p += 2;
+		while (x->p < x->end && !(at(x, 0) == '*' && at(x, 1) == '/')) {
+			if (*x->p == '\n')
+				x->line++;
+			x->p++;
+		}
+		/* An unterminated comment is libconfig's to report. */
+		x->p += x->p < x->end ? 2 : 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * string - past the string whose '"' is at the cursor.  out (if not
+ * NULL) gets its text with \" and \\ undone, cut at outlen - 1 bytes;
+ * *cut says whether it was.  A "\x00" escape is a fault: libconfig would
+ * drop it without a word.
+ */
+static int
+string(struct lex *x, char *out, size_t outlen, int *cut)
+{
+	size_t n = 0;
+
+	*cut = 0;
+	for (x->p++; x->p < x->end && *x->p != '"'; x->p++) {
+		char c = *x->p;
+
+		if (c == '\0')	/* libconfig would end the string here */
+			return fail(x, x->line, "a NUL byte: a config file "
+			    "is text");
+		if (c == '\n')
+			x->line++;
+		if (c == '\\' && x->p + 1 < x->end) {
+			c = *++x->p;
+			if ((c == 'x' || c == 'X') && at(x, 1) == '0' &&
+			    at(x, 2) == '0')
+				return fail(x, x->line, "a string holds "
+				    "\"\\x00\": a string cannot hold a NUL "
+				    "byte");
+		}
+		if (out != NULL && n + 1 < outlen)
+			out[n++] = c;
+		else if (out != NULL)
+			*cut = 1;
+	}
+	/* An unterminated string is libconfig's to report. */
+	x->p += x->p < x->end ? 1 : 0;
+	if (out != NULL)
+		out[n] = '\0';
+	return 0;
+}
+
+/* include - "@include" at the cursor: hand its file name over. */
+static int
+include(struct lex *x)
+{
+	char name[INCLUDE_NAME_MAX];
+	int cut, line = x->line;
+
+	x->p += strlen("@include");
+	while (x->p < x->end && (*x->p == ' ' || *x->p == '\t'))
+		x->p++;
+	if (at(x, 0) != '"')
+		return 0;	/* not an include libconfig knows: its error */
+	if (string(x, name, sizeof(name), &cut) == -1)
+		return -1;
+	if (cut)
+		return fail(x, line, "@include: the file name is longer than "
+		    "%d bytes", INCLUDE_NAME_MAX - 1);
+	if (x->on_include == NULL)
+		return 0;
+	return x->on_include(x->arg, name, line, x->err, x->errlen);
+}
+
+/* number - past the integer or float at the cursor; check its range. */
+static int
+number(struct lex *x)
+{
+	const char *start = x->p, *digits;
+	int hex, is64 = 0;
+	uintmax_t v;
+	char buf[64];
+
+	if (*x->p == '+' || *x->p == '-')
+		x->p++;
+	hex = at(x, 0) == '0' && (at(x, 1) == 'x' || at(x, 1) == 'X');
+	x->p += hex ? 2 : 0;
+	digits = x->p;
+	while (x->p < x->end && (hex ? isxdigit((unsigned char)*x->p) :
+	    isdigit((unsigned char)*x->p)))
+		x->p++;
+	if (!hex && (at(x, 0) == '.' || at(x, 0) == 'e' || at(x, 0) == 'E')) {
+		/* A float: its digits, point and exponent; no range here. */
+		while (x->p < x->end && (isdigit((unsigned char)*x->p) ||
+		    in_set(*x->p, ".eE") || ((*x->p == '+' ||
+		    *x->p == '-') && (x->p[-1] == 'e' || x->p[-1] == 'E'))))
+			x->p++;
+		return 0;
+	}
+	if (x->p == digits)
+		return 0;	/* a lone sign or "0x": libconfig's error */
+	while (at(x, 0) == 'L' && is64 < 2) {
+		x->p++;
+		is64++;
+	}
+	if ((size_t)(x->p - start) >= sizeof(buf))
+		return fail(x, x->line, "integer %.20s... is too long",
+		    start);
+	memcpy(buf, start, x->p - start);
+	buf[x->p - start] = '\0';
+	errno = 0;
+	v = strtoumax(buf + (*buf == '-' || *buf == '+'), NULL, hex ? 16 : 10);
+	/* Hexadecimal is a bit pattern: 0x80000000 and up read as negative. */
+	if (errno == ERANGE || v > (is64 ? (uintmax_t)INT64_MAX :
+	    (uintmax_t)INT32_MAX) + (*buf == '-' && !hex))
+		return fail(x, x->line, is64 ? "integer %s does not fit in "
+		    "64 bits" : "integer %s does not fit in a signed 32-bit "
+		    "integer, which libconfig would read wrong: write %sL",
+		    buf, buf);
+	return 0;
+}
+
+/* starts_number - does a number begin at the cursor? */
+static int
+starts_number(const struct lex *x)
+{
+	char c = at(x, 0), n = at(x, 1);
+
+	if (isdigit((unsigned char)c))
+		return 1;
+	if ((c == '+' || c == '-') && (isdigit((unsigned char)n) || n == '.'))
+		return 1;
+	return c == '.' && isdigit((unsigned char)n);
+}
+
+int
+conflex_check(const char *text, size_t len, const char *file,
+    conflex_include_fn on_include, void *arg, char *err, size_t errlen)
+{
+	struct lex x = { text, text + len, 1, file, on_include, arg, err,
+	    errlen };
+	int cut;
+
+	while (x.p < x.end) {
+		char c = *x.p;
+
+		if (c == '\0')
+			return fail(&x, x.line, "a NUL byte: a config file "
+			    "is text");
+		if (skip_comment(&x))
+			continue;
+		if (c == '"') {
+			if (string(&x, NULL, 0, &cut) == -1)
+				return -1;
+		} else if (c == '@' && (size_t)(x.end - x.p) > 8 &&
+		    strncmp(x.p, "@include", 8) == 0 &&
+		    (x.p[8] == ' ' || x.p[8] == '\t')) {
+			if (include(&x) == -1)
+				return -1;
+		} else if (isalpha((unsigned char)c) || c == '*') {
+			/* A name: digits in it are not numbers. */
+			while (x.p < x.end && (isalnum((unsigned char)*x.p) ||
+			    in_set(*x.p, "-_*")))
+				x.p++;
+		} else if (starts_number(&x)) {
+			if (number(&x) == -1)
+				return -1;
+		} else {
+			if (c == '\n')
+				x.line++;
+			x.p++;
+		}
+	}
+	return 0;
+}

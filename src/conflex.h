@@ -1,0 +1,47 @@
+/*
+ * conflex - checks on a config file's text that libconfig 1.5 does not
+ * make, run before libconfig parses it.
+ *
+ * Debian 12's libconfig 1.5 takes some input silently wrong, and one kind
+ * kills the process:
+ *
+ *   - an integer without the L suffix that does not fit in 32 bits is cut
+ *     to its low 32 bits (max_size = 5000000000 reads as 705032704), and
+ *     one with L that does not fit in 64 bits reads as -1;
+ *   - a "\x00" escape in a string is dropped, and a NUL byte in the file
+ *     ends the string there;
+ *   - "@include" of a directory (or anything else that cannot be read as
+ *     a file) makes libconfig's scanner call exit(2), which would take the
+ *     daemon down on a reload; a missing include gets an error that does
+ *     not name the file.
+ *
+ * conflex walks the text as libconfig's scanner would (comments, strings,
+ * names, numbers) and reports the first such fault as "FILE:LINE: what",
+ * and hands every @include to the caller, who checks the file it names.
+ * It does not parse the grammar: syntax errors are libconfig's to report.
+ *
+ * Thread: any; no state.  Ownership: the caller owns every buffer.
+ */
+#ifndef SCANMILTER_CONFLEX_H
+#define SCANMILTER_CONFLEX_H
+
+#include <stddef.h>
+
+/*
+ * conflex_include_fn - called for each @include "NAME" (NAME as written,
+ * escapes undone) at LINE; returns 0, or -1 with a complete message
+ * (starting with the file and line) in err.
+ */
+typedef int	(*conflex_include_fn)(void *arg, const char *name, int line,
+		    char *err, size_t errlen);
+
+/*
+ * conflex_check - check len bytes of text, named file in messages.
+ * on_include may be NULL (then @include is not checked).  Returns 0, or
+ * -1 with the reason in err.
+ */
+int	conflex_check(const char *text, size_t len, const char *file,
+	    conflex_include_fn on_include, void *arg, char *err,
+	    size_t errlen);
+
+#endif

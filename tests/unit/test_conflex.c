@@ -1,0 +1,121 @@
+/*
+ * test_conflex - the pre-checks libconfig 1.5 does not make (conflex.h).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conflex.h"
+
+/* check - run conflex over text; err gets the message. */
+static int
+check(const char *text, char *err, size_t len)
+{
+	err[0] = '\0';
+	return conflex_check(text, strlen(text), "f.conf", NULL, NULL, err,
+	    len);
+}
+
+/* Integers in range, floats, names with digits, comments and strings. */
+static void
+test_accepts(void **state)
+{
+	static const char *const good[] = {
+		"a = 2147483647; b = -2147483648; c = 0x7fffffff;",
+		"a = 9223372036854775807L; b = -9223372036854775808L;",
+		"a = 1e30; b = 99999999999.5; c = .5; d = -1.5e-3;",
+		"h1x99999999999 = 1;",
+		"# 99999999999\n// 99999999999\n/* 99999999999\n */ a = 1;",
+		"a = \"99999999999 \\\" \\\\x00\";",
+		"a = \"127.0.0.1:11333:5\"; b = [1, 2]; c = (1, \"x\");",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		char err[256];
+
+		if (check(good[i], err, sizeof(err)) != 0)
+			fail_msg("refused '%s': %s", good[i], err);
+	}
+}
+
+/* Each fault names the file and the line it is on. */
+static void
+test_refuses(void **state)
+{
+	static const struct { const char *text, *want; } bad[] = {
+		{ "a = 1;\nb = 4294967396;", "f.conf:2: integer 4294967396 " },
+		{ "a = 2147483648;", "f.conf:1: integer 2147483648 " },
+		{ "a = -2147483649;", "f.conf:1: integer -2147483649 " },
+		{ "a = 0x80000000;", "f.conf:1: integer 0x80000000 " },
+		{ "\n\na = 99999999999999999999L;", "f.conf:3: integer "
+		    "99999999999999999999L does not fit in 64 bits" },
+		{ "a = \"x\n\\x00\";", "f.conf:2: a string holds" },
+		{ "a = 1;\n\nb = \"x\0y\";", "f.conf:3: a NUL byte" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char err[256];
+		size_t len = strlen(bad[i].text);
+
+		/* The NUL case has its byte inside the text. */
+		if (strstr(bad[i].want, "NUL byte") != NULL)
+			len += 3;
+		err[0] = '\0';
+		assert_int_equal(conflex_check(bad[i].text, len, "f.conf",
+		    NULL, NULL, err, sizeof(err)), -1);
+		if (strstr(err, bad[i].want) != err)
+			fail_msg("'%s': got '%s', want '%s...'", bad[i].text,
+			    err, bad[i].want);
+	}
+}
+
+/* on_include sees each @include's name and line; its verdict stands. */
+static int
+seen_include(void *arg, const char *name, int line, char *err, size_t len)
+{
+	char *log = arg;
+	size_t used = strlen(log);
+
+	snprintf(log + used, 256 - used, "%d:%s;", line, name);
+	if (strcmp(name, "bad.conf") == 0) {
+		snprintf(err, len, "refused %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+test_includes(void **state)
+{
+	char log[256] = "", err[256];
+	const char *text = "a = 1;\n@include \"one.conf\"\n"
+	    "# @include \"commented.conf\"\n\t@include  \"two \\\"q\\\".conf\"\n";
+
+	(void)state;
+	assert_int_equal(conflex_check(text, strlen(text), "f.conf",
+	    seen_include, log, err, sizeof(err)), 0);
+	assert_string_equal(log, "2:one.conf;4:two \"q\".conf;");
+	log[0] = '\0';
+	text = "@include \"bad.conf\"\na = 99999999999;";
+	assert_int_equal(conflex_check(text, strlen(text), "f.conf",
+	    seen_include, log, err, sizeof(err)), -1);
+	assert_string_equal(err, "refused bad.conf");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accepts),
+		cmocka_unit_test(test_refuses),
+		cmocka_unit_test(test_includes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
