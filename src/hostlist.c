@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "hostlist.h"
 #include "xalloc.h"
@@ -22,6 +23,10 @@ hostlist_strategy_name(enum hostlist_strategy s)
 {
 	return strategy_names[s];
 }
+
+/* The longest name DNS allows; the longest path a unix socket takes. */
+#define HOST_NAME_MAX_LEN	253
+#define UNIX_PATH_MAX_LEN	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 /* parse_num - decimal in [lo, hi]; -1 if not. */
 static long
@@ -64,14 +69,25 @@ parse_port_weight(const char *tail, struct host *h, char *err, size_t errlen)
 		strcpy(weight, c2 + 1);
 	}
 	if ((h->port = (int)parse_num(port, 1, 65535)) == -1) {
-		snprintf(err, errlen, "bad port '%s' for host '%s'", port,
-		    h->name);
+		/* "foo:h:1": more likely a misspelt strategy than a port. */
+		if (isalpha((unsigned char)*port) &&
+		    strspn(h->name, "abcdefghijklmnopqrstuvwxyz-") ==
+		    strlen(h->name))
+			snprintf(err, errlen, "bad port '%s' for host '%s' "
+			    "(or unknown strategy '%s': round-robin, "
+			    "master-slave, random, hash, sequential)", port,
+			    h->name, h->name);
+		else
+			snprintf(err, errlen, "bad port '%s' for host '%s'",
+			    port, h->name);
 		return -1;
 	}
+	/* Weight 0 would mean a member some strategies never pick and
+	 * others pick first: refused rather than given a meaning. */
 	if (*weight != '\0' &&
-	    (h->weight = (int)parse_num(weight, 0, 1000000)) == -1) {
-		snprintf(err, errlen, "bad weight '%s' for host '%s'", weight,
-		    h->name);
+	    (h->weight = (int)parse_num(weight, 1, 1000000)) == -1) {
+		snprintf(err, errlen, "bad weight '%s' for host '%s' "
+		    "(1 to 1000000)", weight, h->name);
 		return -1;
 	}
 	return 0;
@@ -90,6 +106,11 @@ parse_entry(const char *e, struct host *h, char *err, size_t errlen)
 	h->port = HOSTLIST_DEFAULT_PORT;
 	h->weight = 1;
 	if (e[0] == '/') {
+		if (strlen(e) > UNIX_PATH_MAX_LEN) {
+			snprintf(err, errlen, "unix socket path longer than "
+			    "%zu bytes: '%.40s...'", UNIX_PATH_MAX_LEN, e);
+			return -1;
+		}
 		h->is_unix = 1;
 		h->port = 0;
 		h->name = xstrdup(e);
@@ -99,9 +120,13 @@ parse_entry(const char *e, struct host *h, char *err, size_t errlen)
 	if (e[0] == '[') {
 		const char *close = strchr(e, ']');
 
-		if (close == NULL || close == e + 1) {
+		if (close == NULL) {
 			snprintf(err, errlen, "unterminated IPv6 address '%s'",
 			    e);
+			return -1;
+		}
+		if (close == e + 1) {
+			snprintf(err, errlen, "empty IPv6 address in '%s'", e);
 			return -1;
 		}
 		h->is_ipv6 = 1;
@@ -116,6 +141,11 @@ parse_entry(const char *e, struct host *h, char *err, size_t errlen)
 		}
 		h->name = xstrndup(e, n);
 		tail = e + n;
+	}
+	if (strlen(h->name) > HOST_NAME_MAX_LEN) {
+		snprintf(err, errlen, "host name longer than %d bytes: "
+		    "'%.40s...'", HOST_NAME_MAX_LEN, h->name);
+		return -1;
 	}
 	for (const char *p = h->name; *p != '\0'; p++) {
 		if (!isalnum((unsigned char)*p) && strchr(".-_:", *p) == NULL) {

@@ -26,7 +26,21 @@ static const struct {
 	{ "", "ERR:no hosts given" },
 	{ "random:", "ERR:no hosts given" },
 	{ "a:99999", "ERR:bad port '99999' for host 'a'" },
-	{ "a:1:x", "ERR:bad weight 'x' for host 'a'" },
+	{ "a:1:x", "ERR:bad weight 'x' for host 'a' (1 to 1000000)" },
+	{ "a:1:0", "ERR:bad weight '0' for host 'a' (1 to 1000000)" },
+	{ "[]:11333", "ERR:empty IPv6 address in '[]:11333'" },
+	{ "foo:h:1", "ERR:bad port 'h' for host 'foo' (or unknown strategy "
+	  "'foo': round-robin, master-slave, random, hash, sequential)" },
+	{ "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock",
+	  "ERR:unix socket path longer than 107 bytes: "
+	  "'/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'" },
+	{ "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+	  "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+	  "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+	  "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+	  "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh",
+	  "ERR:host name longer than 253 bytes: "
+	  "'hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh...'" },
 	{ "[::1", "ERR:unterminated IPv6 address '[::1'" },
 	{ "::1", "ERR:empty host name in '::1'" },
 	{ "a/b", "ERR:bad character in host 'a/b'" },
