@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <math.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -725,11 +726,70 @@ load_groups(struct pstate *ps, struct config *cfg, config_t *lc)
 	return 0;
 }
 
+/*
+ * socket_check - a libmilter socket spec: unix:PATH (or local:), with a
+ * path a unix socket can hold, or inet:PORT[@HOST] / inet6:PORT[@HOST]
+ * with a port 1-65535 or a service name.  libmilter itself would only
+ * fail at start-up, or after a reload at the next restart.
+ */
+static int
+socket_check(const char *spec, char *why, size_t len)
+{
+	const char *rest = strchr(spec, ':'), *at;
+	size_t plen;
+
+	if (rest != NULL && (strncmp(spec, "unix:", 5) == 0 ||
+	    strncmp(spec, "local:", 6) == 0)) {
+		if (rest[1] == '\0' || strlen(rest + 1) > 107) {
+			snprintf(why, len, "a unix socket path is 1 to 107 "
+			    "bytes, got '%s'", spec);
+			return -1;
+		}
+		return 0;
+	}
+	if (rest == NULL || (strncmp(spec, "inet:", 5) != 0 &&
+	    strncmp(spec, "inet6:", 6) != 0)) {
+		snprintf(why, len, "expected unix:/path, inet:port@host or "
+		    "inet6:port@host, got '%s'", spec);
+		return -1;
+	}
+	rest++;
+	at = strchr(rest, '@');
+	plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
+	if (plen == 0 || plen > 32 || (at != NULL && at[1] == '\0')) {
+		snprintf(why, len, "expected %.*sport@host, got '%s'",
+		    (int)(rest - spec), spec, spec);
+		return -1;
+	}
+	if (isdigit((unsigned char)rest[0])) {
+		char *end;
+		long port = strtol(rest, &end, 10);
+
+		if (end != rest + plen || port < 1 || port > 65535) {
+			snprintf(why, len, "bad port '%.*s' in '%s' (1 to "
+			    "65535)", (int)plen, rest, spec);
+			return -1;
+		}
+	} else {
+		char name[33];
+
+		/* A service name, as libmilter takes it (/etc/services). */
+		snprintf(name, sizeof(name), "%.*s", (int)plen, rest);
+		if (getservbyname(name, "tcp") == NULL) {
+			snprintf(why, len, "unknown port or service '%s' in "
+			    "'%s'", name, spec);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* validate - checks across keys. */
 static int
 validate(struct pstate *ps, struct config *cfg, config_t *lc)
 {
 	struct stat st;
+	char why[512];
 
 	/* Copies go out beside a scan by upstreams; self-scan sends none. */
 	if (cfg->nmirrors > 0 &&
@@ -740,13 +800,9 @@ validate(struct pstate *ps, struct config *cfg, config_t *lc)
 	if (!log_facility_known(cfg->log_facility))
 		return perr(ps, config_lookup(lc, "log.facility"),
 		    "log.facility", "unknown facility '%s'", cfg->log_facility);
-	if (strncmp(cfg->socket, "unix:", 5) != 0 &&
-	    strncmp(cfg->socket, "local:", 6) != 0 &&
-	    strncmp(cfg->socket, "inet:", 5) != 0 &&
-	    strncmp(cfg->socket, "inet6:", 6) != 0)
+	if (socket_check(cfg->socket, why, sizeof(why)) == -1)
 		return perr(ps, config_lookup(lc, "milter.socket"),
-		    "milter.socket", "expected unix:/path, inet:port@host or "
-		    "inet6:port@host, got '%s'", cfg->socket);
+		    "milter.socket", "%s", why);
 	if (stat(cfg->tmpdir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return perr(ps, config_lookup(lc, "limits.tmpdir"),
 		    "limits.tmpdir", "'%s' is not a directory", cfg->tmpdir);

@@ -81,6 +81,15 @@ printf '%s' "$out" | grep -q "$d/adir: not a regular file" &&
 printf '%s\n' "$UP" '# 99999999999 in a comment, /* 88888888888 */' \
     'limits: { max_rcpts = 50; }; scan: { timeout = 1.5e1; };' > "$d/numok.conf"
 expect_ok -c "$d/numok.conf"
+# milter.socket: what libmilter would refuse only when it starts.
+expect_bad socket_unix_empty "$UP
+milter: { socket = \"unix:\"; };" "$d/socket_unix_empty.conf:2: option 'milter.socket': a unix socket path is 1 to 107 bytes"
+expect_bad socket_port "$UP
+milter: { socket = \"inet:99999@127.0.0.1\"; };" "$d/socket_port.conf:2: option 'milter.socket': bad port '99999'"
+expect_bad socket_service "$UP
+milter: { socket = \"inet:notaport@127.0.0.1\"; };" "$d/socket_service.conf:2: option 'milter.socket': unknown port or service 'notaport'"
+expect_bad socket_nohost "$UP
+milter: { socket = \"inet:11332@\"; };" "$d/socket_nohost.conf:2: option 'milter.socket': expected inet:port@host"
 # HTTPCrypt keys: length, alphabet, and encrypted_only without a key.
 expect_bad keylen 'upstreams: { default: { hosts = "127.0.0.1";
   key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgy"; }; };' \
