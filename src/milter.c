@@ -691,7 +691,7 @@ mlfi_abort(SMFICTX *ctx)
 
 	milterio_note_in_message(false);
 	if (c != NULL)
-		session_msg_end(c);
+		session_msg_drop(c, "the MTA aborted it");
 	return SMFIS_CONTINUE;
 }
 

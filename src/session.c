@@ -200,7 +200,7 @@ session_conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
-	session_msg_end(c);
+	session_msg_drop(c, "the connection closed");
 	free(c->hostname);
 	free(c->addr);
 	free(c->helo);
@@ -214,7 +214,7 @@ session_msg_begin(struct conn *c, const char *from)
 {
 	struct msg *m;
 
-	session_msg_end(c);
+	session_msg_drop(c, "a new MAIL FROM came");
 	m = xcalloc(1, sizeof(*m));
 	m->from = xstrdup(from);
 	m->blob = blob_new(c->cfg->spill_size, c->cfg->tmpdir);
@@ -225,6 +225,15 @@ session_msg_begin(struct conn *c, const char *from)
 	c->msgs++;
 	live_add(m);
 	return m;
+}
+
+void
+session_msg_drop(struct conn *c, const char *why)
+{
+	if (c->msg != NULL && session_claim_summary(c))
+		log_info("%s: dropped before its end: %s (not scanned, no "
+		    "answer owed)", session_qid(c), why);
+	session_msg_end(c);
 }
 
 void

@@ -94,12 +94,23 @@ struct conn {
 };
 
 struct conn	*session_conn_new(struct config *);
-/* session_conn_free - frees the current msg too and drops the config. */
+/* session_conn_free - drops an open msg (session_msg_drop), frees the
+ * conn and drops the config. */
 void		 session_conn_free(struct conn *);
 
-/* session_msg_begin - start a message (ends any previous one). */
+/*
+ * session_msg_begin - start a message; a previous one still open is
+ * dropped (session_msg_drop: "a new MAIL FROM came").
+ */
 struct msg	*session_msg_begin(struct conn *, const char *from);
 void		 session_msg_end(struct conn *);
+/*
+ * session_msg_drop - the message ends before its end of message (the
+ * MTA aborted it, a new MAIL FROM came, the connection closed): no answer
+ * is owed, but it gets its one log line (info, with the queue id) unless
+ * a stop already gave it one; then session_msg_end.  No-op without one.
+ */
+void		 session_msg_drop(struct conn *, const char *why);
 
 /* session_add_rcpt - keep a recipient (up to limits.max_rcpts). */
 void		 session_add_rcpt(struct conn *, const char *rcpt);

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "buf.h"
 #include "config.h"
+#include "log.h"
 #include "policy.h"
 #include "rspamd.h"
 #include "session.h"
@@ -337,6 +339,95 @@ test_stop_register(void **state)
 	assert_int_equal(session_messages_in_progress(), 0);
 }
 
+/* logged - run fn with stderr in a file; return what was written. */
+static char *
+logged(void (*fn)(struct conn *), struct conn *c)
+{
+	static char out[4096];
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	fn(c);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return out;
+}
+
+static void
+do_abort(struct conn *c)
+{
+	session_msg_drop(c, "the MTA aborted it");
+}
+
+static void
+do_new_mail(struct conn *c)
+{
+	session_msg_begin(c, "<again@x>");
+}
+
+static void
+do_close(struct conn *c)
+{
+	session_conn_free(c);
+}
+
+static void
+do_end(struct conn *c)
+{
+	session_msg_end(c);
+}
+
+/*
+ * A message that ends before its end of message (abort, a new MAIL FROM,
+ * the connection closing) gets one line with its queue id; one already
+ * given a line by the stop, or summarised, gets none; no message, none.
+ */
+static void
+test_drop_logs_once(void **state)
+{
+	struct config *cfg = cfg_with("max_rcpts = 5;");
+	struct conn *c = session_conn_new(cfg);
+	char *out;
+
+	(void)state;
+	assert_int_equal(log_init(0, NULL, LOG_LEVEL_INFO), 0);
+	session_msg_begin(c, "<a@x>");
+	session_set_qid(c, "QDROP1");
+	out = logged(do_abort, c);
+	assert_non_null(strstr(out, "QDROP1: dropped before its end: the MTA "
+	    "aborted it"));
+	assert_null(c->msg);
+	assert_string_equal(logged(do_abort, c), "");	/* nothing open */
+
+	session_msg_begin(c, "<b@x>");
+	session_set_qid(c, "QDROP2");
+	out = logged(do_new_mail, c);
+	assert_non_null(strstr(out, "QDROP2: dropped before its end: a new "
+	    "MAIL FROM came"));
+	assert_non_null(c->msg);
+	session_set_qid(c, "QDROP3");
+	/* Summarised at end of message: its line is the owner's. */
+	assert_true(session_claim_summary(c));
+	assert_string_equal(logged(do_end, c), "");
+
+	session_msg_begin(c, "<c@x>");
+	session_set_qid(c, "QDROP4");
+	out = logged(do_close, c);
+	assert_non_null(strstr(out, "QDROP4: dropped before its end: the "
+	    "connection closed"));
+	assert_null(strstr(out, "QDROP3"));
+	config_release(cfg);
+}
+
 int
 main(void)
 {
@@ -349,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_request_headers),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_stop_register),
+		cmocka_unit_test(test_drop_logs_once),
 	};
 
 	return cmocka_run_group_tests_name("session", tests, NULL, NULL);
