@@ -736,13 +736,15 @@ static int
 socket_check(const char *spec, char *why, size_t len)
 {
 	const char *rest = strchr(spec, ':'), *at;
+	char service[33];
 	size_t plen;
 
 	if (rest != NULL && (strncmp(spec, "unix:", 5) == 0 ||
 	    strncmp(spec, "local:", 6) == 0)) {
-		if (rest[1] == '\0' || strlen(rest + 1) > 107) {
-			snprintf(why, len, "a unix socket path is 1 to 107 "
-			    "bytes, got '%s'", spec);
+		if (rest[1] == '\0' ||
+		    strlen(rest + 1) > HOSTLIST_UNIX_PATH_MAX) {
+			snprintf(why, len, "a unix socket path is 1 to %zu "
+			    "bytes, got '%s'", HOSTLIST_UNIX_PATH_MAX, spec);
 			return -1;
 		}
 		return 0;
@@ -756,7 +758,8 @@ socket_check(const char *spec, char *why, size_t len)
 	rest++;
 	at = strchr(rest, '@');
 	plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
-	if (plen == 0 || plen > 32 || (at != NULL && at[1] == '\0')) {
+	if (plen == 0 || plen >= sizeof(service) ||
+	    (at != NULL && at[1] == '\0')) {
 		snprintf(why, len, "expected %.*sport@host, got '%s'",
 		    (int)(rest - spec), spec, spec);
 		return -1;
@@ -771,13 +774,11 @@ socket_check(const char *spec, char *why, size_t len)
 			return -1;
 		}
 	} else {
-		char name[33];
-
 		/* A service name, as libmilter takes it (/etc/services). */
-		snprintf(name, sizeof(name), "%.*s", (int)plen, rest);
-		if (getservbyname(name, "tcp") == NULL) {
+		snprintf(service, sizeof(service), "%.*s", (int)plen, rest);
+		if (getservbyname(service, "tcp") == NULL) {
 			snprintf(why, len, "unknown port or service '%s' in "
-			    "'%s'", name, spec);
+			    "'%s'", service, spec);
 			return -1;
 		}
 	}
@@ -847,30 +848,53 @@ config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
 /* libconfig 1.5 stops at this include depth with an error of its own. */
 #define INCLUDE_DEPTH	10
 
-/* read_text - all of the regular file fp (named path), NUL-terminated. */
+/*
+ * read_text - all of the regular file fp, NUL-terminated, its length in
+ * *len; NULL with the reason alone in why (callers say which file).
+ */
 static char *
-read_text(FILE *fp, const char *path, size_t *len, char *err, size_t errlen)
+read_text(FILE *fp, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	char *text;
 
 	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		snprintf(why, whylen, "not a regular file");
 		return NULL;
 	}
 	if (st.st_size > CONFIG_TEXT_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path,
-		    CONFIG_TEXT_MAX);
+		snprintf(why, whylen, "larger than %d bytes", CONFIG_TEXT_MAX);
 		return NULL;
 	}
 	text = xmalloc((size_t)st.st_size + 1);
 	*len = fread(text, 1, (size_t)st.st_size, fp);
 	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(why, whylen, "%s", strerror(errno));
 		free(text);
 		return NULL;
 	}
 	text[*len] = '\0';
+	return text;
+}
+
+/*
+ * open_text - fopen and read_text path; NULL with the reason in why.  On
+ * success *fpp is the open file (for libconfig to read again).
+ */
+static char *
+open_text(const char *path, FILE **fpp, size_t *len, char *why,
+    size_t whylen)
+{
+	char *text;
+
+	if ((*fpp = fopen(path, "r")) == NULL) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	if ((text = read_text(*fpp, len, why, whylen)) == NULL) {
+		fclose(*fpp);
+		*fpp = NULL;
+	}
 	return text;
 }
 
@@ -881,9 +905,6 @@ struct incl {
 	int		 depth;
 };
 
-static int	check_text(FILE *, const char *, const char *, int, char *,
-		    size_t);
-
 /*
  * on_include - an @include must name a regular file we can read, checked
  * as its includer was: libconfig's scanner exits the process on one it
@@ -893,44 +914,27 @@ static int
 on_include(void *arg, const char *name, int line, char *err, size_t errlen)
 {
 	const struct incl *in = arg;
-	char *path;
+	struct incl sub = { in->dir, NULL, in->depth + 1 };
+	char *path, *text, why[256];
+	size_t len;
 	FILE *fp;
-	int r;
+	int r = -1;
 
 	if (in->depth >= INCLUDE_DEPTH)
 		return 0;	/* libconfig: "include file nesting too deep" */
 	path = name[0] != '/' && in->dir != NULL ?
 	    xasprintf("%s/%s", in->dir, name) : xstrdup(name);
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((text = open_text(path, &fp, &len, why, sizeof(why))) == NULL) {
 		snprintf(err, errlen, "%s:%d: @include \"%s\": %s", in->file,
-		    line, path, strerror(errno));
-		free(path);
-		return -1;
+		    line, path, why);
+	} else {
+		sub.file = path;
+		r = conflex_check(text, len, path, on_include, &sub, err,
+		    errlen);
+		fclose(fp);
+		free(text);
 	}
-	r = check_text(fp, path, in->dir, in->depth + 1, err, errlen);
-	if (r == -1 && strstr(err, "not a regular file") != NULL) {
-		snprintf(err, errlen, "%s:%d: @include \"%s\": not a regular "
-		    "file", in->file, line, path);
-	}
-	fclose(fp);
 	free(path);
-	return r;
-}
-
-/* check_text - read fp (path) and run conflex over it and its includes. */
-static int
-check_text(FILE *fp, const char *path, const char *dir, int depth, char *err,
-    size_t errlen)
-{
-	struct incl in = { dir, path, depth };
-	size_t len;
-	char *text = read_text(fp, path, &len, err, errlen);
-	int r;
-
-	if (text == NULL)
-		return -1;
-	r = conflex_check(text, len, path, on_include, &in, err, errlen);
-	free(text);
 	return r;
 }
 
@@ -938,33 +942,34 @@ struct config *
 config_load_file(const char *path, char *err, size_t errlen)
 {
 	config_t lc;
-	struct config *cfg;
-	FILE *fp = fopen(path, "r");
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(dir);
-		return NULL;
-	}
+	struct config *cfg = NULL;
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/'), *text, why[256];
 	/* @include "x.conf" is relative to the including file's directory. */
-	if (slash != NULL)
+	struct incl top = { slash == NULL ? NULL : slash == dir ? "/" : dir,
+	    path, 0 };
+	size_t len;
+	FILE *fp;
+
+	if (slash != NULL && slash != dir)
 		*slash = '\0';
-	if (check_text(fp, path, slash == NULL ? NULL : dir[0] ? dir : "/", 0,
-	    err, errlen) == -1) {
-		fclose(fp);
+	if ((text = open_text(path, &fp, &len, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		free(dir);
 		return NULL;
 	}
-	rewind(fp);
-	config_init(&lc);
-	if (slash != NULL)
-		config_set_include_dir(&lc, dir[0] ? dir : "/");
-	free(dir);
-	cfg = config_parse(&lc, config_read(&lc, fp) == CONFIG_TRUE, path, err,
-	    errlen);
+	if (conflex_check(text, len, path, on_include, &top, err,
+	    errlen) == 0) {
+		rewind(fp);
+		config_init(&lc);
+		if (top.dir != NULL)
+			config_set_include_dir(&lc, top.dir);
+		cfg = config_parse(&lc, config_read(&lc, fp) == CONFIG_TRUE,
+		    path, err, errlen);
+		config_destroy(&lc);
+	}
 	fclose(fp);
-	config_destroy(&lc);
+	free(text);
+	free(dir);
 	return cfg;
 }
 

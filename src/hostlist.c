@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include "hostlist.h"
 #include "xalloc.h"
@@ -24,9 +23,21 @@ hostlist_strategy_name(enum hostlist_strategy s)
 	return strategy_names[s];
 }
 
-/* The longest name DNS allows; the longest path a unix socket takes. */
+/* The longest name DNS allows. */
 #define HOST_NAME_MAX_LEN	253
-#define UNIX_PATH_MAX_LEN	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* strategy_hint - append "(or unknown strategy 'NAME': the known ones)". */
+static void
+strategy_hint(const char *name, char *err, size_t errlen)
+{
+	size_t n = sizeof(strategy_names) / sizeof(*strategy_names);
+
+	snprintf(err + strlen(err), errlen - strlen(err), " (or unknown "
+	    "strategy '%s':", name);
+	for (size_t i = 0; i < n; i++)
+		snprintf(err + strlen(err), errlen - strlen(err), " %s%s",
+		    strategy_names[i], i + 1 < n ? "," : ")");
+}
 
 /* parse_num - decimal in [lo, hi]; -1 if not. */
 static long
@@ -69,17 +80,13 @@ parse_port_weight(const char *tail, struct host *h, char *err, size_t errlen)
 		strcpy(weight, c2 + 1);
 	}
 	if ((h->port = (int)parse_num(port, 1, 65535)) == -1) {
+		snprintf(err, errlen, "bad port '%s' for host '%s'", port,
+		    h->name);
 		/* "foo:h:1": more likely a misspelt strategy than a port. */
 		if (isalpha((unsigned char)*port) &&
 		    strspn(h->name, "abcdefghijklmnopqrstuvwxyz-") ==
 		    strlen(h->name))
-			snprintf(err, errlen, "bad port '%s' for host '%s' "
-			    "(or unknown strategy '%s': round-robin, "
-			    "master-slave, random, hash, sequential)", port,
-			    h->name, h->name);
-		else
-			snprintf(err, errlen, "bad port '%s' for host '%s'",
-			    port, h->name);
+			strategy_hint(h->name, err, errlen);
 		return -1;
 	}
 	/* Weight 0 would mean a member some strategies never pick and
@@ -106,9 +113,9 @@ parse_entry(const char *e, struct host *h, char *err, size_t errlen)
 	h->port = HOSTLIST_DEFAULT_PORT;
 	h->weight = 1;
 	if (e[0] == '/') {
-		if (strlen(e) > UNIX_PATH_MAX_LEN) {
+		if (strlen(e) > HOSTLIST_UNIX_PATH_MAX) {
 			snprintf(err, errlen, "unix socket path longer than "
-			    "%zu bytes: '%.40s...'", UNIX_PATH_MAX_LEN, e);
+			    "%zu bytes: '%.40s...'", HOSTLIST_UNIX_PATH_MAX, e);
 			return -1;
 		}
 		h->is_unix = 1;

@@ -17,6 +17,7 @@
 #define SCANMILTER_HOSTLIST_H
 
 #include <stddef.h>
+#include <sys/un.h>
 
 enum hostlist_strategy {
 	HOSTLIST_ROUND_ROBIN,
@@ -42,6 +43,8 @@ struct hostlist {
 };
 
 #define HOSTLIST_DEFAULT_PORT	11333
+/* The longest path a unix socket takes (sun_path less its NUL): 107. */
+#define HOSTLIST_UNIX_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 /*
  * hostlist_parse - parse text into a new list.  On error returns NULL and
