@@ -637,6 +637,16 @@ log_summary(const struct conn *c, const struct eom_run *r,
 		    size, m->nrcpts_seen, p->nmods, notes);
 }
 
+/* eom_cut_off - end of a message the stop has logged: tempfail, no line. */
+static sfsistat
+eom_cut_off(struct conn *c, struct plan *p)
+{
+	plan_free(p);
+	milterio_note_in_message(false);
+	session_msg_end(c);
+	return SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
@@ -665,15 +675,15 @@ mlfi_eom(SMFICTX *ctx)
 		r.why = c->msg->why;
 		plan_failure(c, &r, &p);
 	}
-	if (!session_claim_summary(c)) {
-		/* Stopping, and main gave up on this message and logged it:
-		 * no changes, no second line, the stop's answer. */
-		plan_free(&p);
-		milterio_note_in_message(false);
-		session_msg_end(c);
-		return SMFIS_TEMPFAIL;
-	}
+	/* Stopping, and main gave up on this message and logged it: no
+	 * changes, no second line, the stop's answer. */
+	if (!session_claim_summary(c))
+		return eom_cut_off(c, &p);
 	st = apply_plan(ctx, c, &p, &r);
+	/* The MTA took the changes so slowly that the stop cut the message
+	 * off meanwhile: main's line stands. */
+	if (!session_claim_logged(c))
+		return eom_cut_off(c, &p);
 	log_summary(c, &r, &p);
 	/* libmilter sends the answer after we return: a send that fails
 	 * then is logged with this message's queue id. */

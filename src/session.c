@@ -123,15 +123,29 @@ session_note_eom(struct conn *c)
 	pthread_mutex_unlock(&live.mu);
 }
 
-bool
-session_claim_summary(struct conn *c)
+/* claim - move a message's fate from `from` to `to`; true if this call did
+ * it or it was there already (a claim may be asked twice). */
+static bool
+claim(struct conn *c, int from, int to)
 {
-	int open = MSG_FATE_OPEN;
+	int seen = from;
 
 	if (c->msg == NULL)
 		return true;
-	return atomic_compare_exchange_strong(&c->msg->fate, &open,
-	    MSG_FATE_SUMMARY) || open == MSG_FATE_SUMMARY;
+	return atomic_compare_exchange_strong(&c->msg->fate, &seen, to) ||
+	    seen == to;
+}
+
+bool
+session_claim_summary(struct conn *c)
+{
+	return claim(c, MSG_FATE_OPEN, MSG_FATE_SUMMARY);
+}
+
+bool
+session_claim_logged(struct conn *c)
+{
+	return claim(c, MSG_FATE_SUMMARY, MSG_FATE_LOGGED);
 }
 
 struct timespec
@@ -152,6 +166,23 @@ session_stop_deadline(struct timespec since, double grace_s)
 	return latest;
 }
 
+/*
+ * take_for_cut_off - main: claim m if it is OPEN, or SUMMARY (its owner is
+ * telling the MTA the changes); LOGGED and CUT_OFF have their line.  *was
+ * gets the fate it was taken from.
+ */
+static bool
+take_for_cut_off(struct msg *m, int *was)
+{
+	*was = MSG_FATE_OPEN;
+	if (atomic_compare_exchange_strong(&m->fate, was, MSG_FATE_CUT_OFF))
+		return true;
+	/* *was holds the fate now; the owner may move SUMMARY on meanwhile,
+	 * and then the second exchange fails too. */
+	return *was == MSG_FATE_SUMMARY &&
+	    atomic_compare_exchange_strong(&m->fate, was, MSG_FATE_CUT_OFF);
+}
+
 int
 session_cut_off(void)
 {
@@ -159,14 +190,21 @@ session_cut_off(void)
 
 	pthread_mutex_lock(&live.mu);
 	for (struct msg *m = live.head; m != NULL; m = m->live_next) {
-		int open = MSG_FATE_OPEN;
+		int fate;
 		int at_eom = m->eom.tv_sec != 0 || m->eom.tv_nsec != 0;
 
-		if (!atomic_compare_exchange_strong(&m->fate, &open,
-		    MSG_FATE_CUT_OFF))
+		if (!take_for_cut_off(m, &fate))
 			continue;
 		n++;
-		if (at_eom)
+		if (fate == MSG_FATE_SUMMARY)
+			log_warnx("%s: unanswered (stopping): the verdict was "
+			    "still being passed to the MTA %.0f s after end of "
+			    "message, when scanmilter stopped; an answer that "
+			    "still gets out is tempfail, else the MTA applies "
+			    "its milter_default_action",
+			    m->qid != NULL ? m->qid : "NOQUEUE",
+			    ts_ms_since(&m->eom) / 1000.0);
+		else if (at_eom)
 			log_warnx("%s: unanswered (stopping): no verdict %.0f s "
 			    "after end of message, when scanmilter stopped; "
 			    "an answer that still gets out is tempfail, else "
@@ -230,7 +268,7 @@ session_msg_begin(struct conn *c, const char *from)
 void
 session_msg_drop(struct conn *c, const char *why)
 {
-	if (c->msg != NULL && session_claim_summary(c))
+	if (c->msg != NULL && claim(c, MSG_FATE_OPEN, MSG_FATE_LOGGED))
 		log_info("%s: dropped before its end: %s (not scanned, no "
 		    "answer owed)", session_qid(c), why);
 	session_msg_end(c);

@@ -73,11 +73,17 @@ struct msg {
 /*
  * Who writes a message's one log line: its own thread (the summary at end
  * of message), or main when it stops before the message could be answered.
- * Whichever claims the message first; the other stays silent.
+ * The owner claims twice: once with its verdict in hand, before it tells
+ * the MTA the changes (SUMMARY), and again before it writes the line
+ * (LOGGED), because telling the changes can block on a slow MTA for as
+ * long as the milter timeout.  Main may take the message from OPEN or
+ * SUMMARY; whoever moves it to LOGGED or CUT_OFF writes the line, and the
+ * other stays silent.
  */
 enum {
 	MSG_FATE_OPEN,
-	MSG_FATE_SUMMARY,	/* the owner thread logs (and answers) */
+	MSG_FATE_SUMMARY,	/* the owner has a verdict and applies it */
+	MSG_FATE_LOGGED,	/* the owner logs (and answers) */
 	MSG_FATE_CUT_OFF	/* main logged it as cut off by the stop */
 };
 
@@ -141,11 +147,19 @@ void		 session_set_qid(struct conn *, const char *qid);
 /* session_note_eom - the message is complete: its scan starts now. */
 void		 session_note_eom(struct conn *);
 /*
- * session_claim_summary - the owner thread, before it logs the message's
- * summary line: true if the line is its to write; false if main already
- * logged the message as cut off by a stop (answer tempfail, log nothing).
+ * session_claim_summary - the owner thread, with the verdict decided and
+ * before it tells the MTA any change: true if it may go on; false if main
+ * already logged the message as cut off by a stop (answer tempfail, change
+ * nothing, log nothing).
  */
 bool		 session_claim_summary(struct conn *);
+/*
+ * session_claim_logged - the owner thread, after session_claim_summary and
+ * the changes, before it writes the summary line: true if the line is its
+ * to write; false if the stop cut the message off while the MTA took the
+ * changes (answer tempfail, log nothing: main's line stands).
+ */
+bool		 session_claim_logged(struct conn *);
 /*
  * session_stop_deadline - main, while stopping: the time (CLOCK_MONOTONIC)
  * until which a message in progress may still get its answer from us.
@@ -159,8 +173,10 @@ struct timespec	 session_stop_deadline(struct timespec since, double grace_s);
  * session_cut_off - main, once that deadline has passed: every message
  * still in progress that has no summary line gets one, with its queue id,
  * saying the stop cut it off: an answer its thread still sends is
- * tempfail (session_claim_summary), else the MTA applies its
- * milter_default_action.  Returns how many.
+ * tempfail (session_claim_summary, session_claim_logged), else the MTA
+ * applies its milter_default_action.  That includes a message whose
+ * verdict is being applied, so that no message can be in mid-change when
+ * the process exits without a line.  Returns how many.
  */
 int		 session_cut_off(void);
 /* session_qid - queue id for logs: the {i} macro, or "NOQUEUE". */

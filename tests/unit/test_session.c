@@ -322,9 +322,11 @@ test_stop_register(void **state)
 	d = session_stop_deadline(since, 5);
 	assert_true(secs(d) - secs(since) >= 45 && secs(d) - secs(since) < 46);
 
-	/* b's thread has its summary; a is cut off, once. */
+	/* b's thread has applied its verdict and writes its line; a is cut
+	 * off, once. */
 	assert_true(session_claim_summary(b));
 	assert_true(session_claim_summary(b));
+	assert_true(session_claim_logged(b));
 	assert_int_equal(session_cut_off(), 1);
 	assert_false(session_claim_summary(a));
 	assert_int_equal(session_cut_off(), 0);
@@ -335,6 +337,7 @@ test_stop_register(void **state)
 	/* A new message on b starts open again. */
 	session_msg_begin(b, "<c@x>");
 	assert_true(session_claim_summary(b));
+	assert_true(session_claim_logged(b));
 	session_conn_free(b);
 	assert_int_equal(session_messages_in_progress(), 0);
 }
@@ -384,6 +387,42 @@ static void
 do_end(struct conn *c)
 {
 	session_msg_end(c);
+}
+
+static void
+do_cut_off(struct conn *c)
+{
+	(void)c;
+	assert_int_equal(session_cut_off(), 1);
+}
+
+/*
+ * The stop's deadline passes while an owner thread is telling the MTA the
+ * changes of its verdict (between its two claims): main writes the line,
+ * naming that, and the owner then writes none and answers tempfail.
+ */
+static void
+test_cut_off_mid_apply(void **state)
+{
+	struct config *cfg = cfg_with("max_rcpts = 5;");
+	struct conn *c = session_conn_new(cfg);
+	char *out;
+
+	(void)state;
+	assert_int_equal(log_init(0, NULL, LOG_LEVEL_INFO), 0);
+	session_msg_begin(c, "<a@x>");
+	session_set_qid(c, "QMID1");
+	session_note_eom(c);
+	assert_true(session_claim_summary(c));
+	out = logged(do_cut_off, c);
+	assert_non_null(strstr(out, "QMID1: unanswered (stopping): the verdict "
+	    "was still being passed to the MTA"));
+	assert_false(session_claim_logged(c));
+	assert_false(session_claim_summary(c));
+	assert_int_equal(session_cut_off(), 0);
+	/* Nor does the close that follows log it again. */
+	assert_string_equal(logged(do_close, c), "");
+	config_release(cfg);
 }
 
 /*
@@ -441,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_stop_register),
 		cmocka_unit_test(test_drop_logs_once),
+		cmocka_unit_test(test_cut_off_mid_apply),
 	};
 
 	return cmocka_run_group_tests_name("session", tests, NULL, NULL);
