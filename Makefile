@@ -119,9 +119,13 @@ $(BUILD)/libcore.a: $(CORE_OBJS)
 $(BUILD)/scanmilter: $(BUILD)/main.o $(BUILD)/milterfix.o $(BUILD)/libcore.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# test_milterio makes milterio's accept find no memory (see the test).
+$(BUILD)/tests/test_milterio: TEST_WRAP = -Wl,--wrap=calloc
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< \
-	    $(BUILD)/libcore.a $(TEST_LDLIBS) $(shell pkg-config --libs cmocka)
+	    $(BUILD)/libcore.a $(TEST_LDLIBS) $(TEST_WRAP) \
+	    $(shell pkg-config --libs cmocka)
 
 $(BUILD)/mbench: tests/bench/mbench.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell pkg-config --libs libcurl) -pthread

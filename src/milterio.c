@@ -282,12 +282,32 @@ milterio_stats(struct milterio_stats *out)
 	    memory_order_relaxed);
 }
 
+/*
+ * The slot of a milter socket accepted with no memory for its state: it
+ * is served unbuffered, straight through to the kernel.  Marking it (not
+ * leaving it NULL) lets a read of it tell this thread that it serves no
+ * session of ours now.  Only ever compared, never read or written.
+ */
+static struct mio unbuffered;
+#define UNBUFFERED	(&unbuffered)
+
+/* slot_of - fd's slot: its state, UNBUFFERED, or NULL (not a milter
+ * socket of ours). */
 static struct mio *
-mio_of(int fd)
+slot_of(int fd)
 {
 	if (fd < 0 || fd >= M.nslot)
 		return NULL;
 	return atomic_load_explicit(&M.slot[fd], memory_order_acquire);
+}
+
+/* mio_of - fd's state, or NULL if it has none (unbuffered, or not ours). */
+static struct mio *
+mio_of(int fd)
+{
+	struct mio *m = slot_of(fd);
+
+	return m == UNBUFFERED ? NULL : m;
 }
 
 int
@@ -304,10 +324,14 @@ __wrap_accept(int lfd, struct sockaddr *sa, socklen_t *salen)
 	if (fd < 0 || !M.on || fd >= M.nslot)
 		return fd;
 	/* Out of memory: this connection is served unbuffered. */
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
+	if ((m = calloc(1, sizeof(*m))) != NULL)
 		claim_add(m);
-		atomic_store_explicit(&M.slot[fd], m, memory_order_release);
+	else {
+		log_warnx("milter: no memory for a new connection's buffers; "
+		    "it is served unbuffered");
+		m = UNBUFFERED;
 	}
+	atomic_store_explicit(&M.slot[fd], m, memory_order_release);
 	return fd;
 }
 
@@ -329,6 +353,8 @@ __wrap_close(int fd)
 	if (fd >= 0 && fd < M.nslot)
 		m = atomic_exchange_explicit(&M.slot[fd], NULL,
 		    memory_order_acq_rel);
+	if (m == UNBUFFERED)
+		m = NULL;
 	/* Held-back modifications with no reply after them are moot: the
 	 * MTA acts on none without the final reply.  Say so all the same. */
 	if (m != NULL && m->out_len > 0)
@@ -506,15 +532,18 @@ __wrap_writev(int fd, const struct iovec *iov, int n)
 ssize_t
 __wrap_read(int fd, void *p, size_t len)
 {
-	struct mio *m = mio_of(fd);
+	struct mio *m = slot_of(fd);
 	ssize_t r;
 
 	/*
 	 * The session this thread serves now, polled or not yet: a thread
 	 * of libmilter's pool moves between sessions, and a callback must
 	 * never reach the one it served before (freed, or another thread's).
+	 * A session served unbuffered has no state to note anything in.
 	 */
-	if (m != NULL)
+	if (m == UNBUFFERED)
+		m = current = NULL;
+	else if (m != NULL)
 		current = m;
 	if (m == NULL || !m->polled || len == 0)
 		return __real_read(fd, p, len);

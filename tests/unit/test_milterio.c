@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,20 @@
 
 static char sockpath[108];
 static int lfd = -1;
+
+/*
+ * This program alone is also linked with --wrap=calloc (see the
+ * Makefile), so that a test can make milterio's accept find no memory.
+ */
+void	*__real_calloc(size_t, size_t);
+void	*__wrap_calloc(size_t, size_t);
+static bool calloc_fails;
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return calloc_fails ? NULL : __real_calloc(n, size);
+}
 
 static int
 listener(void **state)
@@ -379,6 +394,39 @@ test_current_follows_reads(void **state)
 	close(cb);
 }
 
+/*
+ * A session accepted with no memory for its state is served unbuffered;
+ * a thread that moves to it from a buffered one must not go on noting
+ * messages on the one it left.
+ */
+static void
+test_unbuffered_is_current(void **state)
+{
+	char buf[64], data[64];
+	size_t len;
+	int ca, sa, cb, sb;
+
+	(void)state;
+	pair(&ca, &sa);
+	assert_int_equal(send(ca, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read_cmd(sa, data, &len), 'E');
+	cb = connect_client();
+	calloc_fails = true;
+	sb = accept_server();
+	calloc_fails = false;
+	assert_int_equal(send(cb, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read_cmd(sb, data, &len), 'E');
+	milterio_note_message("QB");	/* B has no state to note it in */
+	assert_int_equal(milterio_answers_due(), 0);
+	/* B's bytes went straight through, and its close is the kernel's. */
+	assert_int_equal(send(cb, buf, cmd(buf, 'E', "", 0), 0), 5);
+	assert_int_equal(read_cmd(sb, data, &len), 'E');
+	assert_int_equal(close(sb), 0);
+	close(sa);
+	close(ca);
+	close(cb);
+}
+
 /* A peer that stops reading costs the milter timeout, not a thread. */
 static void
 test_write_timeout(void **state)
@@ -643,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_writes_held),
 		cmocka_unit_test(test_answers_due),
 		cmocka_unit_test(test_current_follows_reads),
+		cmocka_unit_test(test_unbuffered_is_current),
 		cmocka_unit_test(test_write_timeout),
 		cmocka_unit_test(test_mixed_poll),
 		cmocka_unit_test(test_off),
