@@ -15,8 +15,26 @@
 #include <string.h>
 
 #include "conflex.h"
+#include "xalloc.h"
 
 #define INCLUDE_NAME_MAX	4096	/* as PATH_MAX */
+#define SCOPE_DEPTH_MAX		64	/* deeper groups: not checked */
+
+/* A group ("{ ... }") or list, or the file's top level (scope 0). */
+struct scope {
+	size_t		 parent;
+	const char	*name;		/* its setting's name, NULL if none */
+	size_t		 len;
+};
+
+/* A setting's name, in the scope it was given in. */
+struct setting {
+	size_t		 scope;
+	const char	*name;
+	size_t		 len;
+	int		 line;
+	size_t		 order;		/* in the file */
+};
 
 struct lex {
 	const char		*p, *end;
@@ -26,6 +44,17 @@ struct lex {
 	void			*arg;
 	char			*err;
 	size_t			 errlen;
+	/* names, for duplicates */
+	struct scope		*scopes;
+	size_t			 nscopes;
+	struct setting		*settings;
+	size_t			 nsettings;
+	size_t			 open[SCOPE_DEPTH_MAX];	/* groups open now */
+	size_t			 depth;
+	size_t			 deep;	/* groups open past the limit */
+	/* the setting whose value comes next, to name a group by */
+	const char		*pending;	/* NULL: none */
+	size_t			 pending_len;
 };
 
 /* fail - "FILE:LINE: what" into err; returns -1. */
@@ -202,43 +231,212 @@ starts_number(const struct lex *x)
 	return c == '.' && isdigit((unsigned char)n);
 }
 
+/* is_setting - does a setting's separator ('=' or ':') follow? */
+static int
+is_setting(const struct lex *x)
+{
+	const char *q = x->p;
+
+	while (q < x->end && in_set(*q, " \t\r\n"))
+		q++;
+	return q < x->end && (*q == '=' || *q == ':');
+}
+
+/* name - past the name at the cursor; note it if it names a setting. */
+static void
+name(struct lex *x)
+{
+	const char *start = x->p;
+	struct setting *st;
+
+	while (x->p < x->end && (isalnum((unsigned char)*x->p) ||
+	    in_set(*x->p, "-_*")))
+		x->p++;
+	x->pending = NULL;
+	if (x->deep > 0 || !is_setting(x))
+		return;
+	x->settings = xgrow(x->settings, x->nsettings, sizeof(*x->settings));
+	st = &x->settings[x->nsettings];
+	st->scope = x->depth > 0 ? x->open[x->depth - 1] : 0;
+	st->name = start;
+	st->len = (size_t)(x->p - start);
+	st->line = x->line;
+	st->order = x->nsettings++;
+	x->pending = start;
+	x->pending_len = st->len;
+}
+
+/* group_open - a '{' or '(': a new scope, named by the setting it is the
+ * value of (none for a group in a list). */
+static void
+group_open(struct lex *x)
+{
+	struct scope *sc;
+
+	if (x->depth == SCOPE_DEPTH_MAX || x->deep > 0) {
+		x->deep++;
+		return;
+	}
+	x->scopes = xgrow(x->scopes, x->nscopes, sizeof(*x->scopes));
+	sc = &x->scopes[x->nscopes];
+	sc->parent = x->depth > 0 ? x->open[x->depth - 1] : 0;
+	sc->name = x->pending;
+	sc->len = x->pending != NULL ? x->pending_len : 0;
+	x->open[x->depth++] = x->nscopes++;
+	x->pending = NULL;
+}
+
+static void
+group_close(struct lex *x)
+{
+	if (x->deep > 0)
+		x->deep--;
+	else if (x->depth > 0)
+		x->depth--;
+}
+
+/* path_of - "a.b.name" for a setting, cut to len. */
+static void
+path_of(const struct lex *x, const struct setting *st, char *out, size_t len)
+{
+	const struct scope *chain[SCOPE_DEPTH_MAX];
+	size_t n = 0, k = 0;
+
+	for (size_t sc = st->scope; sc != 0 && n < SCOPE_DEPTH_MAX;
+	    sc = x->scopes[sc].parent)
+		if (x->scopes[sc].name != NULL)
+			chain[n++] = &x->scopes[sc];
+	out[0] = '\0';
+	while (n > 0 && k < len) {
+		n--;
+		k += (size_t)snprintf(out + k, len - k, "%.*s.",
+		    (int)chain[n]->len, chain[n]->name);
+	}
+	if (k < len)
+		snprintf(out + k, len - k, "%.*s", (int)st->len, st->name);
+}
+
+static int
+by_scope_name(const void *a, const void *b)
+{
+	const struct setting *s = a, *t = b;
+	size_t n = s->len < t->len ? s->len : t->len;
+	int c;
+
+	if (s->scope != t->scope)
+		return s->scope < t->scope ? -1 : 1;
+	if ((c = memcmp(s->name, t->name, n)) != 0)
+		return c;
+	if (s->len != t->len)
+		return s->len < t->len ? -1 : 1;
+	return s->order < t->order ? -1 : s->order > t->order;
+}
+
+/* same - do a and b name the same setting of the same group? */
+static int
+same(const struct setting *a, const struct setting *b)
+{
+	return a->scope == b->scope && a->len == b->len &&
+	    memcmp(a->name, b->name, a->len) == 0;
+}
+
+/*
+ * duplicates - a setting given twice in one group.  libconfig refuses it
+ * too, but says only "duplicate setting name"; this names it, and both
+ * lines.  The repeat that comes first in the file is reported, as
+ * libconfig would.
+ */
+static int
+duplicates(struct lex *x)
+{
+	const struct setting *again = NULL, *first = NULL;
+	char path[512];
+
+	if (x->nsettings < 2)
+		return 0;
+	/* Sorted, each run of one name in one group is in file order: its
+	 * first element is the original, its second the first repeat. */
+	qsort(x->settings, x->nsettings, sizeof(*x->settings), by_scope_name);
+	for (size_t i = 1; i < x->nsettings; i++) {
+		const struct setting *s = &x->settings[i];
+
+		if (!same(s - 1, s) || (i >= 2 && same(s - 2, s)))
+			continue;
+		if (again == NULL || s->order < again->order) {
+			again = s;
+			first = s - 1;
+		}
+	}
+	if (again == NULL)
+		return 0;
+	path_of(x, again, path, sizeof(path));
+	return fail(x, again->line, "option '%s' is given twice (first on "
+	    "line %d)", path, first->line);
+}
+
+/* scan - the tokens, one after another: the first fault ends it. */
+static int
+scan(struct lex *x)
+{
+	int cut;
+
+	while (x->p < x->end) {
+		char c = *x->p;
+
+		if (c == '\0')
+			return fail(x, x->line, "a NUL byte: a config file "
+			    "is text");
+		if (skip_comment(x))
+			continue;
+		if (c == '"') {
+			x->pending = NULL;
+			if (string(x, NULL, 0, &cut) == -1)
+				return -1;
+		} else if (c == '@' && (size_t)(x->end - x->p) > 8 &&
+		    strncmp(x->p, "@include", 8) == 0 &&
+		    (x->p[8] == ' ' || x->p[8] == '\t')) {
+			x->pending = NULL;
+			if (include(x) == -1)
+				return -1;
+		} else if (isalpha((unsigned char)c) || c == '*') {
+			name(x);	/* digits in a name are not numbers */
+		} else if (starts_number(x)) {
+			x->pending = NULL;
+			if (number(x) == -1)
+				return -1;
+		} else {
+			/* A list is a scope too, holding no names of its
+			 * own, so that its groups' paths show its name. */
+			if (c == '{' || c == '(')
+				group_open(x);
+			else if (c == '}' || c == ')')
+				group_close(x);
+			else if (!in_set(c, " \t\r\n=:"))
+				x->pending = NULL;
+			if (c == '\n')
+				x->line++;
+			x->p++;
+		}
+	}
+	return 0;
+}
+
 int
 conflex_check(const char *text, size_t len, const char *file,
     conflex_include_fn on_include, void *arg, char *err, size_t errlen)
 {
 	struct lex x = { text, text + len, 1, file, on_include, arg, err,
-	    errlen };
-	int cut;
+	    errlen, NULL, 0, NULL, 0, { 0 }, 0, 0, NULL, 0 };
+	int rc;
 
-	while (x.p < x.end) {
-		char c = *x.p;
-
-		if (c == '\0')
-			return fail(&x, x.line, "a NUL byte: a config file "
-			    "is text");
-		if (skip_comment(&x))
-			continue;
-		if (c == '"') {
-			if (string(&x, NULL, 0, &cut) == -1)
-				return -1;
-		} else if (c == '@' && (size_t)(x.end - x.p) > 8 &&
-		    strncmp(x.p, "@include", 8) == 0 &&
-		    (x.p[8] == ' ' || x.p[8] == '\t')) {
-			if (include(&x) == -1)
-				return -1;
-		} else if (isalpha((unsigned char)c) || c == '*') {
-			/* A name: digits in it are not numbers. */
-			while (x.p < x.end && (isalnum((unsigned char)*x.p) ||
-			    in_set(*x.p, "-_*")))
-				x.p++;
-		} else if (starts_number(&x)) {
-			if (number(&x) == -1)
-				return -1;
-		} else {
-			if (c == '\n')
-				x.line++;
-			x.p++;
-		}
-	}
-	return 0;
+	/* Scope 0: the top level. */
+	x.scopes = xgrow(NULL, 0, sizeof(*x.scopes));
+	x.scopes[0] = (struct scope){ 0, NULL, 0 };
+	x.nscopes = 1;
+	rc = scan(&x);
+	if (rc == 0)
+		rc = duplicates(&x);
+	free(x.scopes);
+	free(x.settings);
+	return rc;
 }

@@ -13,11 +13,15 @@
  *   - "@include" of a directory (or anything else that cannot be read as
  *     a file) makes libconfig's scanner call exit(2), which would take the
  *     daemon down on a reload; a missing include gets an error that does
- *     not name the file.
+ *     not name the file;
+ *   - a setting given twice in one group is refused with "duplicate
+ *     setting name", which names neither the setting nor its first line.
  *
  * conflex walks the text as libconfig's scanner would (comments, strings,
- * names, numbers) and reports the first such fault as "FILE:LINE: what",
- * and hands every @include to the caller, who checks the file it names.
+ * names, numbers, and the braces of groups) and reports the first such
+ * fault as "FILE:LINE: what", and hands every @include to the caller, who
+ * checks the file it names.  Duplicates are found within one file: the
+ * settings an @include brings are libconfig's to compare.
  * It does not parse the grammar: syntax errors are libconfig's to report.
  *
  * Thread: any; no state.  Ownership: the caller owns every buffer.

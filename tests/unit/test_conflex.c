@@ -32,6 +32,11 @@ test_accepts(void **state)
 		"# 99999999999\n// 99999999999\n/* 99999999999\n */ a = 1;",
 		"a = \"99999999999 \\\" \\\\x00\";",
 		"a = \"127.0.0.1:11333:5\"; b = [1, 2]; c = (1, \"x\");",
+		/* The same name in other groups, or as a value, or cased
+		 * otherwise (libconfig tells case), is no duplicate. */
+		"a = 1; g: { a = 2; h: { a = 3; }; }; k: { a = 4; };",
+		"l = ( { a = 1; }, { a = 2; } ); A = 1; b = true; c = true;",
+		"a = 1; # a = 2\n/* a = 3 */ s = \"a = 4\";",
 	};
 
 	(void)state;
@@ -58,6 +63,16 @@ test_refuses(void **state)
 		    "99999999999999999999L does not fit in 64 bits" },
 		{ "a = \"x\n\\x00\";", 0, "f.conf:2: a string holds" },
 		{ "a = 1;\n\nb = \"x\0y\";", 18, "f.conf:3: a NUL byte" },
+		{ "a = 1;\nb = 2;\na = 3;", 0, "f.conf:3: option 'a' is given "
+		    "twice (first on line 1)" },
+		{ "g: { x = 1; h = { y = \"{\"; /* } */ };\n h: { y = 2; }; };",
+		    0, "f.conf:2: option 'g.h' is given twice (first on line "
+		    "1)" },
+		{ "g: { h: { y = 1;\n\n y\n = 2; }; };", 0, "f.conf:3: option "
+		    "'g.h.y' is given twice (first on line 1)" },
+		/* The first repeat in the file, not the first in order. */
+		{ "b = 1; a = 1;\na = 2; b = 2;", 0, "f.conf:2: option 'a' " },
+		{ "l = ( { a = 1; a = 2; } );", 0, "f.conf:1: option 'l.a' " },
 	};
 
 	(void)state;
