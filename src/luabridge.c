@@ -31,6 +31,7 @@ struct lbox {
 	int			 over;		/* budget spent: raise at once */
 	double			 deadline;	/* monotonic seconds */
 	const char		*qid;
+	const char		*who;		/* "compare", "self-scan": logs */
 	int			 entry;		/* registry ref of the function */
 	/* rule boxes: the registered rules, out of the scripts' reach */
 	int			 rules;		/* registry ref of the array */
@@ -141,11 +142,11 @@ api_log(lua_State *L)
 	const char *qid = b->qid != NULL ? b->qid : "-";
 
 	if (level == 0)
-		log_debug("%s: compare: %s", qid, s);
+		log_debug("%s: %s: %s", qid, b->who, s);
 	else if (level == 1)
-		log_info("%s: compare: %s", qid, s);
+		log_info("%s: %s: %s", qid, b->who, s);
 	else
-		log_warnx("%s: compare: %s", qid, s);
+		log_warnx("%s: %s: %s", qid, b->who, s);
 	return 0;
 }
 
@@ -236,10 +237,12 @@ call_begin(struct lbox *b, const char *qid)
 
 /* box_create - a state with the libraries and budgets; NULL with err. */
 static struct lbox *
-box_create(const struct lbox_limits *lim, char *err, size_t errlen)
+box_create(const char *who, const struct lbox_limits *lim, char *err,
+    size_t errlen)
 {
 	struct lbox *b = xcalloc(1, sizeof(*b));
 
+	b->who = who;
 	b->lim = *lim;
 	b->entry = LUA_NOREF;
 	if ((b->L = lua_newstate(box_alloc, b)) == NULL) {
@@ -264,7 +267,7 @@ struct lbox *
 lbox_new(const char *script, const struct lbox_limits *lim, char *err,
     size_t errlen)
 {
-	struct lbox *b = box_create(lim, err, errlen);
+	struct lbox *b = box_create("compare", lim, err, errlen);
 	int rc;
 
 	if (b == NULL)
@@ -699,7 +702,7 @@ lbox_rules_new(const struct lrule_src *builtin, size_t nbuiltin,
     const char *dir, const struct lrule_conf *conf,
     const struct lbox_limits *lim, char *err, size_t errlen)
 {
-	struct lbox *b = box_create(lim, err, errlen);
+	struct lbox *b = box_create("self-scan", lim, err, errlen);
 	char name[300];
 
 	if (b == NULL)

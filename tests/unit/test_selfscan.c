@@ -441,6 +441,45 @@ test_site_rules(void **state)
 	assert_non_null(strstr(err, "cannot open rules directory"));
 }
 
+/* A rule's scanmilter.log_warn line says it comes from the self-scan,
+ * with the message's queue id. */
+static void
+test_rule_log(void **state)
+{
+	char text[1024], err[512], out[4096];
+	struct config *c;
+	struct vsummary v;
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	unlink_rule("b.lua");	/* test_site_rules' broken file */
+	write_file("rules/e.lua", "rule { name = 'SITE_SAYS', score = 0.5, "
+	    "check = function(t) scanmilter.log_warn('a word from a rule') "
+	    "return true end }\n");
+	snprintf(text, sizeof(text), "upstreams: { default: { self_scan = "
+	    "true; }; };\nselfscan: { builtin_rules = false; rules_dir = "
+	    "\"%s/rules\"; };\n", dir);
+	assert_non_null(c = config_load_string(text, "t", err, sizeof(err)));
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	scan_with(c, CLEAN_HEAD "Subject: hi\r\n\r\nbody\r\n", &ok_facts, &v);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	assert_true(has(&v, "SITE_SAYS") >= 0);
+	vsummary_free(&v);
+	config_release(c);
+	unlink_rule("e.lua");
+	if (strstr(out, "TEST1: self-scan: a word from a rule") == NULL)
+		fail_msg("log: %s", out);
+}
+
 int
 main(void)
 {
@@ -455,6 +494,7 @@ main(void)
 		cmocka_unit_test(test_envelope_rules),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_site_rules),
+		cmocka_unit_test(test_rule_log),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
