@@ -6,10 +6,12 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conflex.h"
@@ -513,7 +516,10 @@ check_unknown(struct pstate *ps, const struct key *keys,
 		if ((strcmp(path, "upstreams") == 0 ||
 		    strcmp(path, "mirrors") == 0) && keys == config_keys)
 			continue;
-		if (config_setting_is_group(c) && key_is_section(keys, path)) {
+		if (key_is_section(keys, path)) {
+			if (!config_setting_is_group(c))
+				return perr(ps, c, full, "expected a group "
+				    "{ ... }");
 			if (check_unknown(ps, keys, c, path, shown) == -1)
 				return -1;
 			continue;
@@ -553,13 +559,24 @@ load_wire(struct pstate *ps, struct group_conf *g, config_setting_t *s,
 	return 0;
 }
 
+/*
+ * A group's name goes into every log line about its upstreams and into
+ * option paths in messages; past this it would be cut there.
+ */
+#define GROUP_NAME_MAX	64
+
 /* load_group - one "upstreams.NAME" group. */
 static int
 load_group(struct pstate *ps, struct group_conf *g, config_setting_t *s,
     const char *section, const struct key *keys)
 {
 	char prefix[256], err[256];
+	size_t namelen = strlen(config_setting_name(s));
 
+	if (namelen > GROUP_NAME_MAX)
+		return perr(ps, s, section, "the group name '%.24s...' is %zu "
+		    "characters long; at most %d", config_setting_name(s),
+		    namelen, GROUP_NAME_MAX);
 	snprintf(prefix, sizeof(prefix), "%s.%s", section,
 	    config_setting_name(s));
 	if (keys == mirror_keys) {
@@ -683,6 +700,42 @@ load_compare(struct pstate *ps, struct config *cfg, config_t *lc)
 	return 0;
 }
 
+/*
+ * check_lists - each list file the self-scan rules are given must be a
+ * regular file we can read: a deny list that silently reads as empty
+ * would pass the mail it was written to stop.
+ */
+static int
+check_lists(struct pstate *ps, const struct config *cfg, config_t *lc)
+{
+	const struct { const char *name, *path; } lists[] = {
+		{ "selfscan.allow_ips", cfg->ss_allow_ips },
+		{ "selfscan.deny_ips", cfg->ss_deny_ips },
+		{ "selfscan.allow_senders", cfg->ss_allow_senders },
+		{ "selfscan.deny_senders", cfg->ss_deny_senders },
+	};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct stat st;
+		FILE *fp;
+		int bad;
+
+		if (lists[i].path[0] == '\0')
+			continue;
+		if ((fp = fopen(lists[i].path, "r")) == NULL)
+			return perr(ps, config_lookup(lc, lists[i].name),
+			    lists[i].name, "cannot read the list file '%s': %s",
+			    lists[i].path, strerror(errno));
+		bad = fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode);
+		fclose(fp);
+		if (bad)
+			return perr(ps, config_lookup(lc, lists[i].name),
+			    lists[i].name, "the list file '%s' is not a "
+			    "regular file", lists[i].path);
+	}
+	return 0;
+}
+
 /* load_selfscan - the rules load, if a group scans in process. */
 static int
 load_selfscan(struct pstate *ps, struct config *cfg, config_t *lc)
@@ -692,7 +745,11 @@ load_selfscan(struct pstate *ps, struct config *cfg, config_t *lc)
 
 	for (size_t i = 0; i < cfg->ngroups; i++)
 		any |= cfg->groups[i].self_scan;
-	if (!any || selfscan_check(cfg, err, sizeof(err)) == 0)
+	if (!any)
+		return 0;
+	if (check_lists(ps, cfg, lc) == -1)
+		return -1;
+	if (selfscan_check(cfg, err, sizeof(err)) == 0)
 		return 0;
 	return perr(ps, config_lookup(lc, "selfscan.rules_dir") != NULL ?
 	    config_lookup(lc, "selfscan.rules_dir") :
@@ -785,6 +842,87 @@ socket_check(const char *spec, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * check_absolute - the paths the daemon opens after it has detached (it
+ * works from "/" then) and again on each reload must not depend on the
+ * directory it was started in.
+ */
+static int
+check_absolute(struct pstate *ps, const struct config *cfg, config_t *lc)
+{
+	const char *sock = cfg->socket;
+	size_t slen = strlen(cfg->compare_script);
+	const struct { const char *name, *path; } paths[] = {
+		{ "daemon.pidfile", cfg->pidfile },
+		{ "limits.tmpdir", cfg->tmpdir },
+		{ "selfscan.rules_dir", cfg->ss_rules_dir },
+		{ "selfscan.allow_ips", cfg->ss_allow_ips },
+		{ "selfscan.deny_ips", cfg->ss_deny_ips },
+		{ "selfscan.allow_senders", cfg->ss_allow_senders },
+		{ "selfscan.deny_senders", cfg->ss_deny_senders },
+		/* Source text, unless it names a file. */
+		{ "compare.script", slen > 4 && strcmp(cfg->compare_script +
+		    slen - 4, ".lua") == 0 ? cfg->compare_script : "" },
+		{ "milter.socket", strncmp(sock, "unix:", 5) == 0 ? sock + 5 :
+		    strncmp(sock, "local:", 6) == 0 ? sock + 6 : "" },
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (paths[i].path[0] != '\0' && paths[i].path[0] != '/')
+			return perr(ps, config_lookup(lc, paths[i].name),
+			    paths[i].name, "'%s' is not an absolute path: "
+			    "scanmilter works from / once it detaches, and "
+			    "reads it again on each reload", paths[i].path);
+	return 0;
+}
+
+/* name_known - does getpwnam_r/getgrnam_r find name?  0 no, 1 yes, -1 if
+ * it could not tell (then the start-up says). */
+static int
+name_known(const char *name, int group)
+{
+	char buf[16384];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	int rc = group ? getgrnam_r(name, &gr, buf, sizeof(buf), &grp) :
+	    getpwnam_r(name, &pw, buf, sizeof(buf), &pwp);
+
+	if (rc != 0 && rc != ENOENT && rc != ESRCH)
+		return -1;
+	return (group ? grp != NULL : pwp != NULL) ? 1 : 0;
+}
+
+/* check_daemon - what the start-up will need of daemon.*, checked now so
+ * that -t finds it. */
+static int
+check_daemon(struct pstate *ps, const struct config *cfg, config_t *lc)
+{
+	struct stat st;
+	char *dir;
+	int bad;
+
+	if (cfg->user[0] != '\0' && name_known(cfg->user, 0) == 0)
+		return perr(ps, config_lookup(lc, "daemon.user"),
+		    "daemon.user", "no such user '%s'", cfg->user);
+	if (cfg->group[0] != '\0' && name_known(cfg->group, 1) == 0)
+		return perr(ps, config_lookup(lc, "daemon.group"),
+		    "daemon.group", "no such group '%s'", cfg->group);
+	if (cfg->group[0] != '\0' && cfg->user[0] == '\0')
+		return perr(ps, config_lookup(lc, "daemon.group"),
+		    "daemon.group", "takes effect only with daemon.user");
+	if (cfg->pidfile[0] == '\0')
+		return 0;
+	dir = xstrdup(cfg->pidfile);
+	*strrchr(dir, '/') = '\0';	/* absolute: check_absolute */
+	bad = stat(dir[0] != '\0' ? dir : "/", &st) == -1 ||
+	    !S_ISDIR(st.st_mode);
+	if (bad)
+		perr(ps, config_lookup(lc, "daemon.pidfile"), "daemon.pidfile",
+		    "the directory '%s' does not exist", dir[0] ? dir : "/");
+	free(dir);
+	return bad ? -1 : 0;
+}
+
 /* validate - checks across keys. */
 static int
 validate(struct pstate *ps, struct config *cfg, config_t *lc)
@@ -804,6 +942,8 @@ validate(struct pstate *ps, struct config *cfg, config_t *lc)
 	if (socket_check(cfg->socket, why, sizeof(why)) == -1)
 		return perr(ps, config_lookup(lc, "milter.socket"),
 		    "milter.socket", "%s", why);
+	if (check_daemon(ps, cfg, lc) == -1)
+		return -1;
 	if (stat(cfg->tmpdir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return perr(ps, config_lookup(lc, "limits.tmpdir"),
 		    "limits.tmpdir", "'%s' is not a directory", cfg->tmpdir);
@@ -832,6 +972,7 @@ config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
 	    "") == -1 ||
 	    apply_table(&ps, config_keys, (char *)cfg,
 	    config_root_setting(lc), "") == -1 ||
+	    check_absolute(&ps, cfg, lc) == -1 ||
 	    load_groups(&ps, cfg, lc) == -1 ||
 	    load_mirrors(&ps, cfg, lc) == -1 ||
 	    load_compare(&ps, cfg, lc) == -1 ||

@@ -296,10 +296,16 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct config *cfg;
-	char err[1024];
+	char err[1024], *abs_path = NULL;
 	pthread_t sig_thread;
 
 	parse_args(argc, argv, &o);
+	/* A reload reads the file again, from "/" once detached; -t and -D
+	 * name it as given. */
+	if (!o.check_only && !o.dump && o.config_path != NULL &&
+	    o.config_path[0] != '/' &&
+	    (abs_path = realpath(o.config_path, NULL)) != NULL)
+		o.config_path = abs_path;
 	/* Before any config: loading one makes key pairs. */
 	if (hc_init() == -1) {
 		fprintf(stderr, "scanmilter: libsodium cannot start\n");

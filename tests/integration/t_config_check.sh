@@ -127,6 +127,21 @@ printf '%s\n' "$UP" 'mirrors: { test: { hosts = "127.0.0.1:11334"; probability =
   key = "8anr6f3qrnaon361reky5ghfkxwdedm3abaxprayy7q4gnrpsgyy"; }; };' \
     "compare: { script = \"$T_TOP/lua/compare/log_scores.lua\"; };" > "$d/mirrorok.conf"
 expect_ok -c "$d/mirrorok.conf"
+expect_bad duplicate "$UP
+milter: { socket = \"inet:11332@127.0.0.1\";
+  socket = \"inet:11333@127.0.0.1\"; };" \
+    "$d/duplicate.conf:3: option 'milter.socket' is given twice \\(first on line 2\\)"
+expect_bad notgroup "$UP
+milter = 5;" "$d/notgroup.conf:2: option 'milter': expected a group"
+expect_bad relative "$UP
+daemon: { pidfile = \"scanmilter.pid\"; };" \
+    "$d/relative.conf:2: option 'daemon.pidfile': 'scanmilter.pid' is not an absolute path"
+expect_bad nouser "$UP
+daemon: { user = \"no-such-user-x\"; };" \
+    "$d/nouser.conf:2: option 'daemon.user': no such user 'no-such-user-x'"
+expect_bad nolist "upstreams: { default: { self_scan = true; }; };
+selfscan: { deny_ips = \"$d/no-such-list\"; };" \
+    "$d/nolist.conf:2: option 'selfscan.deny_ips': cannot read the list file"
 if "$T_BIN" -t -c "$d/does-not-exist.conf" >/dev/null 2>&1; then
 	echo "FAIL: a missing file was accepted"
 	fails=$((fails + 1))

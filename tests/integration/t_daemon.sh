@@ -28,8 +28,15 @@ CF
 }
 write_conf "$d/a.conf" 5 127.0.0.1:9
 
-# Detached start: the command returns, the daemon lives on.
-"$T_BIN" -c "$d/a.conf" || fail "detached start exited non-zero"
+once() {	# once QID WANT [PAUSE] - one message through the daemon
+	miltertest -D mtdir="$T_TOP/tests/integration/mt" -D qid="$1" \
+	    -D want="$2" -D sock="unix:$d/run/scanmilter.sock" \
+	    ${3:+-D pause="$3"} -s "$T_TOP/tests/integration/mt/once.lua"
+}
+
+# Detached start: the command returns, the daemon lives on.  The config
+# is named relative to the directory it starts in, which it leaves.
+(cd "$d" && "$T_BIN" -c a.conf) || fail "detached start exited non-zero"
 for _ in $(seq 50); do [ -s "$d/run/scanmilter.pid" ] && break; sleep 0.1; done
 pid=$(cat "$d/run/scanmilter.pid" 2>/dev/null)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -39,6 +46,13 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 	sock="$d/run/scanmilter.sock"
 	[ "$(stat -c '%U %a' "$sock")" = "nobody 770" ] &&
 	    okay "socket nobody 770" || fail "socket is $(stat -c '%U %a' "$sock")"
+	# Its reload finds the file it was started with.
+	write_conf "$d/a.conf" 5 "127.0.0.1:$T_RSPAMD_PORT"
+	kill -USR1 "$pid"; sleep 1
+	once 7QUEUEID0 accept &&
+	    okay "detached, started with a relative -c, reloads that file" ||
+	    fail "detached: the reload did not take the file it started with"
+	write_conf "$d/a.conf" 5 127.0.0.1:9
 	kill -TERM "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$pid" 2>/dev/null && fail "still running 10 s after SIGTERM"
@@ -52,11 +66,6 @@ fi
 "$T_BIN" -f -c "$d/a.conf" 2>"$d/log" &
 pid=$!
 for _ in $(seq 50); do [ -S "$d/run/scanmilter.sock" ] && break; sleep 0.1; done
-once() {	# once QID WANT [PAUSE] - one message through the daemon
-	miltertest -D mtdir="$T_TOP/tests/integration/mt" -D qid="$1" \
-	    -D want="$2" -D sock="unix:$d/run/scanmilter.sock" \
-	    ${3:+-D pause="$3"} -s "$T_TOP/tests/integration/mt/once.lua"
-}
 once 7QUEUEID1 tempfail ||
     fail "scanner down: not answered with a reply code"
 n=$(grep -c '7QUEUEID1' "$d/log")

@@ -101,7 +101,48 @@ static const struct {
 	  "t: option 'scan.group': no upstream group named 'default'" },
 	{ "upstreams: { default: { timeout = 3; }; };\n",
 	  "t:1: option 'upstreams.default': 'hosts' is required" },
-	{ "scan = 5;\n" UP, "t:1: option 'scan': unknown option" },
+	{ "scan = 5;\n" UP, "t:1: option 'scan': expected a group { ... }" },
+	{ "upstreams: { default = 3; };\n",
+	  "t:1: option 'upstreams.default': expected a group { ... }" },
+	{ "log: { level = \"info\";\n level = \"debug\"; };\n" UP,
+	  "t:2: option 'log.level' is given twice (first on line 1)" },
+	{ "upstreams: { g2345678901234567890123456789012345678901234567890"
+	  "12345678901234x: { hosts = \"a\"; }; };\n",
+	  "t:1: option 'upstreams': the group name "
+	  "'g23456789012345678901234...' is 65 characters long; at most 64" },
+	{ "daemon: { pidfile = \"run/x.pid\"; };\n" UP,
+	  "t:1: option 'daemon.pidfile': 'run/x.pid' is not an absolute path: "
+	  "scanmilter works from / once it detaches, and reads it again on "
+	  "each reload" },
+	{ "limits: { tmpdir = \"tmp\"; };\n" UP,
+	  "t:1: option 'limits.tmpdir': 'tmp' is not an absolute path: "
+	  "scanmilter works from / once it detaches, and reads it again on "
+	  "each reload" },
+	{ "compare: { script = \"c.lua\"; };\n" UP,
+	  "t:1: option 'compare.script': 'c.lua' is not an absolute path: "
+	  "scanmilter works from / once it detaches, and reads it again on "
+	  "each reload" },
+	{ "milter: { socket = \"unix:s.sock\"; };\n" UP,
+	  "t:1: option 'milter.socket': 's.sock' is not an absolute path: "
+	  "scanmilter works from / once it detaches, and reads it again on "
+	  "each reload" },
+	{ "daemon: { pidfile = \"/nonexistent-dir/x.pid\"; };\n" UP,
+	  "t:1: option 'daemon.pidfile': the directory '/nonexistent-dir' "
+	  "does not exist" },
+	{ "daemon: { user = \"no-such-user-x\"; };\n" UP,
+	  "t:1: option 'daemon.user': no such user 'no-such-user-x'" },
+	{ "daemon: { user = \"root\"; group = \"no-such-group-x\"; };\n" UP,
+	  "t:1: option 'daemon.group': no such group 'no-such-group-x'" },
+	{ "daemon: { group = \"root\"; };\n" UP,
+	  "t:1: option 'daemon.group': takes effect only with daemon.user" },
+	{ "upstreams: { default: { self_scan = true; }; };\nselfscan: {\n"
+	  "  deny_ips = \"/nonexistent-dir/deny\"; };\n",
+	  "t:3: option 'selfscan.deny_ips': cannot read the list file "
+	  "'/nonexistent-dir/deny': No such file or directory" },
+	{ "upstreams: { default: { self_scan = true; }; };\nselfscan: {\n"
+	  "  allow_senders = \"/tmp\"; };\n",
+	  "t:3: option 'selfscan.allow_senders': the list file '/tmp' is not "
+	  "a regular file" },
 	{ "milter: { socket = \"x\" \n", "t:2: syntax error" },
 	{ "", "t: option 'upstreams': at least one upstream group is "
 	  "required" },
