@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libconfig.h>
 #include <math.h>
@@ -701,6 +702,35 @@ load_compare(struct pstate *ps, struct config *cfg, config_t *lc)
 }
 
 /*
+ * open_regular - fopen(path, "r") for a regular file only; NULL with the
+ * reason in why.  It opens without blocking and looks before it reads:
+ * a plain fopen of a FIFO would wait for a writer for ever, in -t or in
+ * the signal thread on a reload.
+ */
+static FILE *
+open_regular(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	FILE *fp;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+	}
+	return fp;
+}
+
+/*
  * check_lists - each list file the self-scan rules are given must be a
  * regular file we can read: a deny list that silently reads as empty
  * would pass the mail it was written to stop.
@@ -716,22 +746,17 @@ check_lists(struct pstate *ps, const struct config *cfg, config_t *lc)
 	};
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		struct stat st;
+		char why[256];
 		FILE *fp;
-		int bad;
 
 		if (lists[i].path[0] == '\0')
 			continue;
-		if ((fp = fopen(lists[i].path, "r")) == NULL)
+		if ((fp = open_regular(lists[i].path, why, sizeof(why))) ==
+		    NULL)
 			return perr(ps, config_lookup(lc, lists[i].name),
 			    lists[i].name, "cannot read the list file '%s': %s",
-			    lists[i].path, strerror(errno));
-		bad = fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode);
+			    lists[i].path, why);
 		fclose(fp);
-		if (bad)
-			return perr(ps, config_lookup(lc, lists[i].name),
-			    lists[i].name, "the list file '%s' is not a "
-			    "regular file", lists[i].path);
 	}
 	return 0;
 }
@@ -912,6 +937,10 @@ check_daemon(struct pstate *ps, const struct config *cfg, config_t *lc)
 		    "daemon.group", "takes effect only with daemon.user");
 	if (cfg->pidfile[0] == '\0')
 		return 0;
+	if (cfg->pidfile[strlen(cfg->pidfile) - 1] == '/' ||
+	    (stat(cfg->pidfile, &st) == 0 && S_ISDIR(st.st_mode)))
+		return perr(ps, config_lookup(lc, "daemon.pidfile"),
+		    "daemon.pidfile", "'%s' is a directory", cfg->pidfile);
 	dir = xstrdup(cfg->pidfile);
 	*strrchr(dir, '/') = '\0';	/* absolute: check_absolute */
 	bad = stat(dir[0] != '\0' ? dir : "/", &st) == -1 ||
@@ -952,17 +981,50 @@ validate(struct pstate *ps, struct config *cfg, config_t *lc)
 	return 0;
 }
 
-/* config_parse - shared tail of the two loaders. */
+static char	*open_text(const char *, FILE **, size_t *, char *, size_t);
+
+/*
+ * parse_error - libconfig's error as "FILE:LINE: what".  Its "duplicate
+ * setting name" names no setting: conflex words it from the text of the
+ * file it is in (text, the top file's, or an @include's read again).
+ */
+static void
+parse_error(config_t *lc, const char *name, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	const char *file = config_error_file(lc);
+	int line = config_error_line(lc);
+	char *inc = NULL, why[256];
+	FILE *fp = NULL;
+	size_t inclen = 0;
+
+	snprintf(err, errlen, "%s:%d: %s", file ? file : name, line,
+	    config_error_text(lc));
+	if (strcmp(config_error_text(lc), "duplicate setting name") != 0)
+		return;
+	if (file != NULL && strcmp(file, name) != 0) {
+		if ((inc = open_text(file, &fp, &inclen, why,
+		    sizeof(why))) == NULL)
+			return;
+		fclose(fp);
+		text = inc;
+		len = inclen;
+	}
+	conflex_duplicate(text, len, file ? file : name, line, err, errlen);
+	free(inc);
+}
+
+/* config_parse - shared tail of the two loaders; text is what libconfig
+ * read (the top file's). */
 static struct config *
-config_parse(config_t *lc, int ok, const char *name, char *err, size_t errlen)
+config_parse(config_t *lc, int ok, const char *name, const char *text,
+    size_t len, char *err, size_t errlen)
 {
 	struct pstate ps = { name, err, errlen };
 	struct config *cfg;
 
 	if (!ok) {
-		snprintf(err, errlen, "%s:%d: %s",
-		    config_error_file(lc) ? config_error_file(lc) : name,
-		    config_error_line(lc), config_error_text(lc));
+		parse_error(lc, name, text, len, err, errlen);
 		return NULL;
 	}
 	cfg = xcalloc(1, sizeof(*cfg));
@@ -1028,10 +1090,8 @@ open_text(const char *path, FILE **fpp, size_t *len, char *why,
 {
 	char *text;
 
-	if ((*fpp = fopen(path, "r")) == NULL) {
-		snprintf(why, whylen, "%s", strerror(errno));
+	if ((*fpp = open_regular(path, why, whylen)) == NULL)
 		return NULL;
-	}
 	if ((text = read_text(*fpp, len, why, whylen)) == NULL) {
 		fclose(*fpp);
 		*fpp = NULL;
@@ -1105,7 +1165,7 @@ config_load_file(const char *path, char *err, size_t errlen)
 		if (top.dir != NULL)
 			config_set_include_dir(&lc, top.dir);
 		cfg = config_parse(&lc, config_read(&lc, fp) == CONFIG_TRUE,
-		    path, err, errlen);
+		    path, text, len, err, errlen);
 		config_destroy(&lc);
 	}
 	fclose(fp);
@@ -1126,7 +1186,7 @@ config_load_string(const char *text, const char *name, char *err,
 		return NULL;
 	config_init(&lc);
 	cfg = config_parse(&lc, config_read_string(&lc, text) == CONFIG_TRUE,
-	    name, err, errlen);
+	    name, text, strlen(text), err, errlen);
 	config_destroy(&lc);
 	return cfg;
 }

@@ -44,7 +44,8 @@ struct lex {
 	void			*arg;
 	char			*err;
 	size_t			 errlen;
-	/* names, for duplicates */
+	/* names, for duplicates (conflex_duplicate only) */
+	int			 collect;
 	struct scope		*scopes;
 	size_t			 nscopes;
 	struct setting		*settings;
@@ -130,6 +131,8 @@ string(struct lex *x, char *out, size_t outlen, int *cut)
 			x->line++;
 		if (c == '\\' && x->p + 1 < x->end) {
 			c = *++x->p;
+			if (c == '\n')
+				x->line++;
 			if ((c == 'x' || c == 'X') && at(x, 1) == '0' &&
 			    at(x, 2) == '0')
 				return fail(x, x->line, "a string holds "
@@ -231,15 +234,20 @@ starts_number(const struct lex *x)
 	return c == '.' && isdigit((unsigned char)n);
 }
 
-/* is_setting - does a setting's separator ('=' or ':') follow? */
+/* is_setting - does a setting's separator ('=' or ':') follow, past
+ * blanks and comments? */
 static int
 is_setting(const struct lex *x)
 {
-	const char *q = x->p;
+	struct lex ahead = *x;
 
-	while (q < x->end && in_set(*q, " \t\r\n"))
-		q++;
-	return q < x->end && (*q == '=' || *q == ':');
+	for (;;) {
+		while (ahead.p < ahead.end && in_set(*ahead.p, " \t\r\n"))
+			ahead.p++;
+		if (!skip_comment(&ahead))
+			break;
+	}
+	return ahead.p < ahead.end && (*ahead.p == '=' || *ahead.p == ':');
 }
 
 /* name - past the name at the cursor; note it if it names a setting. */
@@ -253,7 +261,7 @@ name(struct lex *x)
 	    in_set(*x->p, "-_*")))
 		x->p++;
 	x->pending = NULL;
-	if (x->deep > 0 || !is_setting(x))
+	if (!x->collect || x->deep > 0 || !is_setting(x))
 		return;
 	x->settings = xgrow(x->settings, x->nsettings, sizeof(*x->settings));
 	st = &x->settings[x->nsettings];
@@ -341,13 +349,12 @@ same(const struct setting *a, const struct setting *b)
 }
 
 /*
- * duplicates - a setting given twice in one group.  libconfig refuses it
- * too, but says only "duplicate setting name"; this names it, and both
- * lines.  The repeat that comes first in the file is reported, as
- * libconfig would.
+ * duplicates - the first setting repeated in its group on the given line
+ * (any line if 0): "FILE:LINE: option 'a.b' is given twice (first on line
+ * N)".  Returns -1 with that in err, 0 if there is none.
  */
 static int
-duplicates(struct lex *x)
+duplicates(struct lex *x, int line)
 {
 	const struct setting *again = NULL, *first = NULL;
 	char path[512];
@@ -360,7 +367,8 @@ duplicates(struct lex *x)
 	for (size_t i = 1; i < x->nsettings; i++) {
 		const struct setting *s = &x->settings[i];
 
-		if (!same(s - 1, s) || (i >= 2 && same(s - 2, s)))
+		if (!same(s - 1, s) || (i >= 2 && same(s - 2, s)) ||
+		    (line > 0 && s->line != line))
 			continue;
 		if (again == NULL || s->order < again->order) {
 			again = s;
@@ -421,12 +429,14 @@ scan(struct lex *x)
 	return 0;
 }
 
-int
-conflex_check(const char *text, size_t len, const char *file,
-    conflex_include_fn on_include, void *arg, char *err, size_t errlen)
+/* run - scan text; with collect, then look for a repeat on line. */
+static int
+run(const char *text, size_t len, const char *file,
+    conflex_include_fn on_include, void *arg, int collect, int line,
+    char *err, size_t errlen)
 {
 	struct lex x = { text, text + len, 1, file, on_include, arg, err,
-	    errlen, NULL, 0, NULL, 0, { 0 }, 0, 0, NULL, 0 };
+	    errlen, collect, NULL, 0, NULL, 0, { 0 }, 0, 0, NULL, 0 };
 	int rc;
 
 	/* Scope 0: the top level. */
@@ -434,9 +444,30 @@ conflex_check(const char *text, size_t len, const char *file,
 	x.scopes[0] = (struct scope){ 0, NULL, 0 };
 	x.nscopes = 1;
 	rc = scan(&x);
-	if (rc == 0)
-		rc = duplicates(&x);
+	if (rc == 0 && collect)
+		rc = duplicates(&x, line);
 	free(x.scopes);
 	free(x.settings);
 	return rc;
+}
+
+int
+conflex_check(const char *text, size_t len, const char *file,
+    conflex_include_fn on_include, void *arg, char *err, size_t errlen)
+{
+	return run(text, len, file, on_include, arg, 0, 0, err, errlen);
+}
+
+int
+conflex_duplicate(const char *text, size_t len, const char *file, int line,
+    char *out, size_t outlen)
+{
+	char err[512];
+
+	/* A lexical fault here would have stopped conflex_check first. */
+	if (run(text, len, file, NULL, NULL, 1, line, err, sizeof(err)) == 0 ||
+	    strstr(err, " is given twice ") == NULL)
+		return -1;
+	snprintf(out, outlen, "%s", err);
+	return 0;
 }

@@ -18,10 +18,12 @@
  *     setting name", which names neither the setting nor its first line.
  *
  * conflex walks the text as libconfig's scanner would (comments, strings,
- * names, numbers, and the braces of groups) and reports the first such
- * fault as "FILE:LINE: what", and hands every @include to the caller, who
- * checks the file it names.  Duplicates are found within one file: the
- * settings an @include brings are libconfig's to compare.
+ * names, numbers) and reports the first such fault as "FILE:LINE: what",
+ * and hands every @include to the caller, who checks the file it names.
+ * For a duplicate, libconfig's own error stands (it comes in file order
+ * with the syntax errors); conflex_duplicate then words it, following the
+ * braces of groups within the one file (a repeat across an @include keeps
+ * libconfig's words).
  * It does not parse the grammar: syntax errors are libconfig's to report.
  *
  * Thread: any; no state.  Ownership: the caller owns every buffer.
@@ -47,5 +49,14 @@ typedef int	(*conflex_include_fn)(void *arg, const char *name, int line,
 int	conflex_check(const char *text, size_t len, const char *file,
 	    conflex_include_fn on_include, void *arg, char *err,
 	    size_t errlen);
+
+/*
+ * conflex_duplicate - libconfig said "duplicate setting name" at LINE of
+ * this text: find the setting repeated there and word it in out ("FILE:
+ * LINE: option 'a.b' is given twice (first on line N)").  Returns 0, or -1
+ * if no repeat is on that line (out untouched).
+ */
+int	conflex_duplicate(const char *text, size_t len, const char *file,
+	    int line, char *out, size_t outlen);
 
 #endif

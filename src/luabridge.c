@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
@@ -235,6 +236,23 @@ call_begin(struct lbox *b, const char *qid)
 	b->qid = qid;
 }
 
+/*
+ * load_file - luaL_loadfilex for a regular file only: Lua's fopen of a
+ * FIFO would wait for a writer for ever (in -t, or a reload).  The error
+ * is left on the stack, as Lua's would be.
+ */
+static int
+load_file(lua_State *L, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		lua_pushfstring(L, "cannot open %s: not a regular file", path);
+		return LUA_ERRFILE;
+	}
+	return luaL_loadfilex(L, path, "t");
+}
+
 /* box_create - a state with the libraries and budgets; NULL with err. */
 static struct lbox *
 box_create(const char *who, const struct lbox_limits *lim, char *err,
@@ -274,7 +292,7 @@ lbox_new(const char *script, const struct lbox_limits *lim, char *err,
 		return NULL;
 	/* Source text only: precompiled chunks can crash the VM. */
 	if (ends_with(script, ".lua"))
-		rc = luaL_loadfilex(b->L, script, "t");
+		rc = load_file(b->L, script);
 	else
 		rc = luaL_loadbufferx(b->L, script, strlen(script),
 		    "=compare.script", "t");
@@ -597,7 +615,7 @@ run_chunk(struct lbox *b, const char *name, const char *text, char *err,
 
 	call_begin(b, NULL);
 	rc = text != NULL ? luaL_loadbufferx(b->L, text, strlen(text), name,
-	    "t") : luaL_loadfilex(b->L, name, "t");
+	    "t") : load_file(b->L, name);
 	if (rc == LUA_OK)
 		rc = lua_pcall(b->L, 0, 0, 0);
 	if (rc != LUA_OK) {

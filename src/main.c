@@ -270,9 +270,27 @@ drain(void)
 	if ((n = session_cut_off()) > 0)
 		log_warnx("stopping with %d message(s) unanswered: the MTA "
 		    "applies its milter_default_action", n);
+	/* A message whose owner claimed its line just before the cut-off
+	 * gets it written before the process ends (bounded: 1 s). */
+	for (int i = 0; i < 100 && session_lines_due() > 0; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	if ((n = milterio_answers_due()) > 0)
 		log_warnx("stopping with %d answer(s) still being sent to "
 		    "the MTA", n);
+}
+
+/* absolute - path made absolute against the working directory (links
+ * kept); NULL if that cannot be known. */
+static char *
+absolute(const char *path)
+{
+	char *cwd = getcwd(NULL, 0), *abs;
+
+	if (cwd == NULL)
+		return NULL;
+	abs = xasprintf("%s/%s", cwd, path);
+	free(cwd);
+	return abs;
 }
 
 /* block_signals - before any thread: see the comment at the top. */
@@ -301,10 +319,10 @@ main(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	/* A reload reads the file again, from "/" once detached; -t and -D
-	 * name it as given. */
+	 * name it as given.  Links are not resolved: a reload reads what the
+	 * name points to then, and @include resolves beside the name. */
 	if (!o.check_only && !o.dump && o.config_path != NULL &&
-	    o.config_path[0] != '/' &&
-	    (abs_path = realpath(o.config_path, NULL)) != NULL)
+	    o.config_path[0] != '/' && (abs_path = absolute(o.config_path)))
 		o.config_path = abs_path;
 	/* Before any config: loading one makes key pairs. */
 	if (hc_init() == -1) {

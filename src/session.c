@@ -224,6 +224,18 @@ session_cut_off(void)
 	return n;
 }
 
+int
+session_lines_due(void)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&live.mu);
+	for (struct msg *m = live.head; m != NULL; m = m->live_next)
+		n += atomic_load(&m->fate) == MSG_FATE_LOGGED;
+	pthread_mutex_unlock(&live.mu);
+	return n;
+}
+
 struct conn *
 session_conn_new(struct config *cfg)
 {

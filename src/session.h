@@ -179,6 +179,12 @@ struct timespec	 session_stop_deadline(struct timespec since, double grace_s);
  * the process exits without a line.  Returns how many.
  */
 int		 session_cut_off(void);
+/*
+ * session_lines_due - main, after session_cut_off: messages whose owner
+ * has claimed its line (session_claim_logged) and not yet ended them; the
+ * line is microseconds away, and main waits for it before exiting.
+ */
+int		 session_lines_due(void);
 /* session_qid - queue id for logs: the {i} macro, or "NOQUEUE". */
 const char	*session_qid(const struct conn *);
 /* session_macro - message macro, else connection macro, else NULL. */

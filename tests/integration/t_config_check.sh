@@ -142,6 +142,23 @@ daemon: { user = \"no-such-user-x\"; };" \
 expect_bad nolist "upstreams: { default: { self_scan = true; }; };
 selfscan: { deny_ips = \"$d/no-such-list\"; };" \
     "$d/nolist.conf:2: option 'selfscan.deny_ips': cannot read the list file"
+# A FIFO where a file belongs is refused at once, never waited on.
+mkfifo "$d/fifo"
+printf '%s\n' "$UP" "@include \"$d/fifo\"" > "$d/fifo_inc.conf"
+printf '%s\n' 'upstreams: { default: { self_scan = true; }; };' \
+    "selfscan: { allow_ips = \"$d/fifo\"; };" > "$d/fifo_list.conf"
+printf '%s\n' "$UP" "compare: { script = \"$d/fifo.lua\"; };" > "$d/fifo_lua.conf"
+mkfifo "$d/fifo.lua"
+for f in "$d/fifo" "$d/fifo_inc.conf" "$d/fifo_list.conf" "$d/fifo_lua.conf"; do
+	out=$(timeout 10 "$T_BIN" -t -c "$f" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q "not a regular file"; then
+		echo "ok: FIFO: $out"
+	else
+		echo "FAIL: FIFO $f: rc $rc, '$out'"
+		fails=$((fails + 1))
+	fi
+done
 if "$T_BIN" -t -c "$d/does-not-exist.conf" >/dev/null 2>&1; then
 	echo "FAIL: a missing file was accepted"
 	fails=$((fails + 1))

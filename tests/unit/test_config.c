@@ -129,6 +129,10 @@ static const struct {
 	{ "daemon: { pidfile = \"/nonexistent-dir/x.pid\"; };\n" UP,
 	  "t:1: option 'daemon.pidfile': the directory '/nonexistent-dir' "
 	  "does not exist" },
+	{ "daemon: { pidfile = \"/tmp\"; };\n" UP,
+	  "t:1: option 'daemon.pidfile': '/tmp' is a directory" },
+	{ "daemon: { pidfile = \"/run/x/\"; };\n" UP,
+	  "t:1: option 'daemon.pidfile': '/run/x/' is a directory" },
 	{ "daemon: { user = \"no-such-user-x\"; };\n" UP,
 	  "t:1: option 'daemon.user': no such user 'no-such-user-x'" },
 	{ "daemon: { user = \"root\"; group = \"no-such-group-x\"; };\n" UP,
@@ -141,8 +145,8 @@ static const struct {
 	  "'/nonexistent-dir/deny': No such file or directory" },
 	{ "upstreams: { default: { self_scan = true; }; };\nselfscan: {\n"
 	  "  allow_senders = \"/tmp\"; };\n",
-	  "t:3: option 'selfscan.allow_senders': the list file '/tmp' is not "
-	  "a regular file" },
+	  "t:3: option 'selfscan.allow_senders': cannot read the list file "
+	  "'/tmp': not a regular file" },
 	{ "milter: { socket = \"x\" \n", "t:2: syntax error" },
 	{ "", "t: option 'upstreams': at least one upstream group is "
 	  "required" },

@@ -32,11 +32,6 @@ test_accepts(void **state)
 		"# 99999999999\n// 99999999999\n/* 99999999999\n */ a = 1;",
 		"a = \"99999999999 \\\" \\\\x00\";",
 		"a = \"127.0.0.1:11333:5\"; b = [1, 2]; c = (1, \"x\");",
-		/* The same name in other groups, or as a value, or cased
-		 * otherwise (libconfig tells case), is no duplicate. */
-		"a = 1; g: { a = 2; h: { a = 3; }; }; k: { a = 4; };",
-		"l = ( { a = 1; }, { a = 2; } ); A = 1; b = true; c = true;",
-		"a = 1; # a = 2\n/* a = 3 */ s = \"a = 4\";",
 	};
 
 	(void)state;
@@ -63,16 +58,6 @@ test_refuses(void **state)
 		    "99999999999999999999L does not fit in 64 bits" },
 		{ "a = \"x\n\\x00\";", 0, "f.conf:2: a string holds" },
 		{ "a = 1;\n\nb = \"x\0y\";", 18, "f.conf:3: a NUL byte" },
-		{ "a = 1;\nb = 2;\na = 3;", 0, "f.conf:3: option 'a' is given "
-		    "twice (first on line 1)" },
-		{ "g: { x = 1; h = { y = \"{\"; /* } */ };\n h: { y = 2; }; };",
-		    0, "f.conf:2: option 'g.h' is given twice (first on line "
-		    "1)" },
-		{ "g: { h: { y = 1;\n\n y\n = 2; }; };", 0, "f.conf:3: option "
-		    "'g.h.y' is given twice (first on line 1)" },
-		/* The first repeat in the file, not the first in order. */
-		{ "b = 1; a = 1;\na = 2; b = 2;", 0, "f.conf:2: option 'a' " },
-		{ "l = ( { a = 1; a = 2; } );", 0, "f.conf:1: option 'l.a' " },
 	};
 
 	(void)state;
@@ -86,6 +71,57 @@ test_refuses(void **state)
 		if (strstr(err, bad[i].want) != err)
 			fail_msg("'%s': got '%s', want '%s...'", bad[i].text,
 			    err, bad[i].want);
+	}
+}
+
+/*
+ * conflex_duplicate words libconfig's "duplicate setting name" at a line:
+ * the setting, its group, and its first line; nothing for a line without
+ * a repeat, or a text without one.
+ */
+static void
+test_duplicate(void **state)
+{
+	static const struct { const char *text; int line; const char *want; }
+	    rows[] = {
+		{ "a = 1;\nb = 2;\na = 3;", 3, "f.conf:3: option 'a' is given "
+		    "twice (first on line 1)" },
+		{ "g: { x = 1; h = { y = \"{\"; /* } */ };\n h: { y = 2; }; };",
+		    2, "f.conf:2: option 'g.h' is given twice (first on line "
+		    "1)" },
+		{ "g: { h: { y = 1;\n\n y\n = 2; }; };", 3, "f.conf:3: option "
+		    "'g.h.y' is given twice (first on line 1)" },
+		{ "b = 1; a = 1;\na = 2; b = 2;", 2, "f.conf:2: option 'a' " },
+		{ "l = ( { a = 1; a = 2; } );", 1, "f.conf:1: option 'l.a' " },
+		/* Comments between a name and its '=' or ':'. */
+		{ "log /* c */ : { v = 1; };\nlog: { v = 2; };", 2,
+		    "f.conf:2: option 'log' is given twice (first on line 1)" },
+		{ "log # c\n : { v = 1; v = 2; };", 2, "f.conf:2: option "
+		    "'log.v' " },
+		/* A backslash-newline in a string is a line too. */
+		{ "s = \"a\\\nb\";\nx = 1;\nx = 2;", 4, "f.conf:4: option 'x' "
+		    "is given twice (first on line 3)" },
+		/* No repeat on that line, or none at all. */
+		{ "a = 1;\nb = 2;\na = 3;", 2, NULL },
+		{ "a = 1; g: { a = 2; h: { a = 3; }; }; k: { a = 4; };", 1,
+		    NULL },
+		{ "l = ( { a = 1; }, { a = 2; } ); A = 1; b = true; c = true;",
+		    1, NULL },
+		{ "a = 1; # a = 2\n/* a = 3 */ s = \"a = 4\";", 2, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
+		char out[256] = "";
+		int rc = conflex_duplicate(rows[i].text, strlen(rows[i].text),
+		    "f.conf", rows[i].line, out, sizeof(out));
+
+		if (rows[i].want == NULL && rc != -1)
+			fail_msg("'%s': found '%s'", rows[i].text, out);
+		if (rows[i].want != NULL && (rc != 0 ||
+		    strstr(out, rows[i].want) != out))
+			fail_msg("'%s': got '%s', want '%s...'", rows[i].text,
+			    out, rows[i].want);
 	}
 }
 
@@ -128,6 +164,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts),
 		cmocka_unit_test(test_refuses),
+		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_includes),
 	};
 

@@ -326,13 +326,16 @@ test_stop_register(void **state)
 	 * off, once. */
 	assert_true(session_claim_summary(b));
 	assert_true(session_claim_summary(b));
+	assert_int_equal(session_lines_due(), 0);
 	assert_true(session_claim_logged(b));
+	assert_int_equal(session_lines_due(), 1);
 	assert_int_equal(session_cut_off(), 1);
 	assert_false(session_claim_summary(a));
 	assert_int_equal(session_cut_off(), 0);
 	session_conn_free(a);
 	assert_int_equal(session_messages_in_progress(), 1);
 	session_msg_end(b);
+	assert_int_equal(session_lines_due(), 0);
 	assert_int_equal(session_messages_in_progress(), 0);
 	/* A new message on b starts open again. */
 	session_msg_begin(b, "<c@x>");
