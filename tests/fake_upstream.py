@@ -11,6 +11,10 @@ cannot be made to produce.  Listens on 127.0.0.1 only, one port per fault:
                    drops the SYN) until the client gives up
   BASE+5  open:    a clean reply that says "Connection: close", then the
                    connection is kept open for 3 s all the same
+  BASE+6  deep:    a valid reply ("no action") whose "milter" member holds
+                   arrays nested 2040 deep in all, just under jansson's
+                   parsing depth limit (2048): too deep for scanmilter's
+                   own builder, so jansson parses it, as deep as it goes
 
 Every request is logged to stdout as "PORT MODE PATH LENGTH" so a test can
 count what reached it.  Stops by itself after an hour at most.
@@ -91,6 +95,12 @@ class Handler(socketserver.StreamRequestHandler):
                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         time.sleep(3)
 
+    def do_deep(self):
+        d = 2038  # + the reply and "milter" objects: 2040 deep
+        body = (b'{"action":"no action","score":0.5,"required_score":15,'
+                b'"milter":{"x":' + b"[" * d + b"1" + b"]" * d + b"}}")
+        self.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
     def do_error(self):
         body = b"Internal Server Error"
         self.send(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n%s"
@@ -130,6 +140,9 @@ def main():
     kept = stall(base + len(MODES))
     srv = Server(("127.0.0.1", base + len(MODES) + 1), Handler)
     srv.mode = "open"
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = Server(("127.0.0.1", base + len(MODES) + 2), Handler)
+    srv.mode = "deep"
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     time.sleep(LIFETIME)
     del kept

@@ -7,7 +7,7 @@
 : "${T_RSPAMD_CTL_PORT:=21334}"	# Rspamd controller
 : "${T_RSPAMD_PROXY_PORT:=21332}"	# Rspamd proxy worker, milter mode
 : "${T_MILTER_PORT:=21339}"	# scanmilter under test
-: "${T_FAKE_PORT:=21340}"	# fake upstream (faults only; +0..+4)
+: "${T_FAKE_PORT:=21340}"	# fake upstream (faults only; +0..+6)
 : "${T_SMTP_PORT:=21025}"	# throwaway Postfix smtpd
 
 : "${T_TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -119,6 +119,7 @@ t_conf() {
 	    -e "s|@FAKE_PORT_1@|$((T_FAKE_PORT + 1))|g" \
 	    -e "s|@FAKE_PORT_2@|$((T_FAKE_PORT + 2))|g" \
 	    -e "s|@FAKE_PORT_3@|$((T_FAKE_PORT + 3))|g" \
+	    -e "s|@FAKE_PORT_6@|$((T_FAKE_PORT + 6))|g" \
 	    -e "s|@TMP@|$T_TMP|g" "$1" > "$2"
 }
 
