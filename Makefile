@@ -64,6 +64,7 @@ CORE_SRCS += src/log.c
 CORE_SRCS += src/buf.c
 CORE_SRCS += src/blob.c
 CORE_SRCS += src/conflex.c
+CORE_SRCS += src/confsrc.c
 CORE_SRCS += src/config.c
 CORE_SRCS += src/hostlist.c
 CORE_SRCS += src/session.c

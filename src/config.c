@@ -24,6 +24,8 @@
 
 #include "config.h"
 #include "conflex.h"
+#include "confsrc.h"
+#include "fdio.h"
 #include "httpcrypt.h"
 #include "log.h"
 #include "luabridge.h"
@@ -423,7 +425,20 @@ struct pstate {
 	const char	*file;
 	char		*err;
 	size_t		 errlen;
+	struct confsrc	*src;		/* NULL: lines are file's own */
 };
+
+/* where - the file and line that line of what libconfig read came from. */
+static void
+where(const struct pstate *ps, int line, const char **file, int *fline)
+{
+	if (ps->src != NULL) {
+		confsrc_where(ps->src, line, file, fline);
+	} else {
+		*file = ps->file;
+		*fline = line;
+	}
+}
 
 /* perr - "FILE:LINE: option 'PATH': WHY" into the error buffer. */
 static int
@@ -432,18 +447,20 @@ perr(struct pstate *ps, const config_setting_t *s, const char *path,
 {
 	char why[512];
 	va_list ap;
-	const char *file = s ? config_setting_source_file(s) : NULL;
+	const char *file = ps->file;
+	int line = 0;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (s != NULL && config_setting_source_line(s) > 0)
+		where(ps, config_setting_source_line(s), &file, &line);
+	if (line > 0)
 		snprintf(ps->err, ps->errlen, "%s:%d: option '%s': %s",
-		    file ? file : ps->file, config_setting_source_line(s),
-		    path, why);
+		    file, line, path, why);
 	else
 		snprintf(ps->err, ps->errlen, "%s: option '%s': %s",
-		    file ? file : ps->file, path, why);
+		    file, path, why);
 	return -1;
 }
 
@@ -701,28 +718,15 @@ load_compare(struct pstate *ps, struct config *cfg, config_t *lc)
 	return 0;
 }
 
-/*
- * open_regular - fopen(path, "r") for a regular file only; NULL with the
- * reason in why.  It opens without blocking and looks before it reads:
- * a plain fopen of a FIFO would wait for a writer for ever, in -t or in
- * the signal thread on a reload.
- */
+/* open_regular - fopen(path, "r") for a regular file only (fdio.h). */
 static FILE *
 open_regular(const char *path, char *why, size_t whylen)
 {
-	struct stat st;
 	FILE *fp;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = fd_open_regular(path, why, whylen);
 
-	if (fd == -1) {
-		snprintf(why, whylen, "%s", strerror(errno));
+	if (fd == -1)
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
-		close(fd);
-		return NULL;
-	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
 		snprintf(why, whylen, "%s", strerror(errno));
 		close(fd);
@@ -981,196 +985,95 @@ validate(struct pstate *ps, struct config *cfg, config_t *lc)
 	return 0;
 }
 
-static char	*open_text(const char *, FILE **, size_t *, char *, size_t);
-
 /*
- * parse_error - libconfig's error as "FILE:LINE: what".  Its "duplicate
- * setting name" names no setting: conflex words it from the text of the
- * file it is in (text, the top file's, or an @include's read again).
+ * parse_error - libconfig's error as "FILE:LINE: what", its line mapped
+ * back to a file.  Its "duplicate setting name" names no setting: conflex
+ * words it from the text libconfig read.
  */
 static void
-parse_error(config_t *lc, const char *name, const char *text, size_t len,
-    char *err, size_t errlen)
+parse_error(config_t *lc, struct pstate *ps, const char *text, size_t len)
 {
-	const char *file = config_error_file(lc);
-	int line = config_error_line(lc);
-	char *inc = NULL, why[256];
-	FILE *fp = NULL;
-	size_t inclen = 0;
+	const char *file;
+	int line;
 
-	snprintf(err, errlen, "%s:%d: %s", file ? file : name, line,
+	where(ps, config_error_line(lc), &file, &line);
+	snprintf(ps->err, ps->errlen, "%s:%d: %s", file, line,
 	    config_error_text(lc));
-	if (strcmp(config_error_text(lc), "duplicate setting name") != 0)
-		return;
-	if (file != NULL && strcmp(file, name) != 0) {
-		if ((inc = open_text(file, &fp, &inclen, why,
-		    sizeof(why))) == NULL)
-			return;
-		fclose(fp);
-		text = inc;
-		len = inclen;
-	}
-	conflex_duplicate(text, len, file ? file : name, line, err, errlen);
-	free(inc);
+	if (strcmp(config_error_text(lc), "duplicate setting name") == 0)
+		conflex_duplicate(text, len, ps->file,
+		    ps->src != NULL ? confsrc_where : NULL, ps->src,
+		    config_error_line(lc), ps->err, ps->errlen);
 }
 
-/* config_parse - shared tail of the two loaders; text is what libconfig
- * read (the top file's). */
-static struct config *
-config_parse(config_t *lc, int ok, const char *name, const char *text,
-    size_t len, char *err, size_t errlen)
-{
-	struct pstate ps = { name, err, errlen };
-	struct config *cfg;
+static struct config	*config_take(struct pstate *, config_t *,
+			    const char *);
 
-	if (!ok) {
-		parse_error(lc, name, text, len, err, errlen);
+/*
+ * config_parse - the loaders' shared tail: libconfig reads text (from src
+ * when it is a file's, which maps its lines back to files), then the
+ * settings are checked and taken.
+ */
+static struct config *
+config_parse(const char *name, const char *text, size_t len,
+    struct confsrc *src, char *err, size_t errlen)
+{
+	struct pstate ps = { name, err, errlen, src };
+	struct config *cfg;
+	config_t lc;
+
+	config_init(&lc);
+	if (config_read_string(&lc, text) != CONFIG_TRUE) {
+		parse_error(&lc, &ps, text, len);
+		config_destroy(&lc);
 		return NULL;
 	}
-	cfg = xcalloc(1, sizeof(*cfg));
+	cfg = config_take(&ps, &lc, name);
+	config_destroy(&lc);
+	return cfg;
+}
+
+/* config_take - a config from what libconfig read; NULL with the error. */
+static struct config *
+config_take(struct pstate *ps, config_t *lc, const char *name)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+
 	cfg->refs = 1;
 	cfg->source = xstrdup(name);
-	if (check_unknown(&ps, config_keys, config_root_setting(lc), "",
+	if (check_unknown(ps, config_keys, config_root_setting(lc), "",
 	    "") == -1 ||
-	    apply_table(&ps, config_keys, (char *)cfg,
+	    apply_table(ps, config_keys, (char *)cfg,
 	    config_root_setting(lc), "") == -1 ||
-	    check_absolute(&ps, cfg, lc) == -1 ||
-	    load_groups(&ps, cfg, lc) == -1 ||
-	    load_mirrors(&ps, cfg, lc) == -1 ||
-	    load_compare(&ps, cfg, lc) == -1 ||
-	    load_selfscan(&ps, cfg, lc) == -1 ||
-	    validate(&ps, cfg, lc) == -1) {
+	    check_absolute(ps, cfg, lc) == -1 ||
+	    load_groups(ps, cfg, lc) == -1 ||
+	    load_mirrors(ps, cfg, lc) == -1 ||
+	    load_compare(ps, cfg, lc) == -1 ||
+	    load_selfscan(ps, cfg, lc) == -1 ||
+	    validate(ps, cfg, lc) == -1) {
 		config_release(cfg);
 		return NULL;
 	}
 	return cfg;
 }
 
-/* A config file (or one it includes) is text of at most this size. */
-#define CONFIG_TEXT_MAX	(4 * 1024 * 1024)
-/* libconfig 1.5 stops at this include depth with an error of its own. */
-#define INCLUDE_DEPTH	10
-
 /*
- * read_text - all of the regular file fp, NUL-terminated, its length in
- * *len; NULL with the reason alone in why (callers say which file).
+ * config_load_file - libconfig reads the file with its @includes already
+ * spliced in (confsrc.h: libconfig 1.5 cannot open an absolute @include
+ * name), as one string, so no @include reaches it.
  */
-static char *
-read_text(FILE *fp, size_t *len, char *why, size_t whylen)
-{
-	struct stat st;
-	char *text;
-
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
-		return NULL;
-	}
-	if (st.st_size > CONFIG_TEXT_MAX) {
-		snprintf(why, whylen, "larger than %d bytes", CONFIG_TEXT_MAX);
-		return NULL;
-	}
-	text = xmalloc((size_t)st.st_size + 1);
-	*len = fread(text, 1, (size_t)st.st_size, fp);
-	if (ferror(fp)) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		free(text);
-		return NULL;
-	}
-	text[*len] = '\0';
-	return text;
-}
-
-/*
- * open_text - fopen and read_text path; NULL with the reason in why.  On
- * success *fpp is the open file (for libconfig to read again).
- */
-static char *
-open_text(const char *path, FILE **fpp, size_t *len, char *why,
-    size_t whylen)
-{
-	char *text;
-
-	if ((*fpp = open_regular(path, why, whylen)) == NULL)
-		return NULL;
-	if ((text = read_text(*fpp, len, why, whylen)) == NULL) {
-		fclose(*fpp);
-		*fpp = NULL;
-	}
-	return text;
-}
-
-/* Where @include names resolve (libconfig's include_dir), and how deep. */
-struct incl {
-	const char	*dir;		/* NULL: as written */
-	const char	*file;		/* the including file */
-	int		 depth;
-};
-
-/*
- * on_include - an @include must name a regular file we can read, checked
- * as its includer was: libconfig's scanner exits the process on one it
- * cannot read (a directory), and names no file when it is missing.
- */
-static int
-on_include(void *arg, const char *name, int line, char *err, size_t errlen)
-{
-	const struct incl *in = arg;
-	struct incl sub = { in->dir, NULL, in->depth + 1 };
-	char *path, *text, why[256];
-	size_t len;
-	FILE *fp;
-	int r = -1;
-
-	if (in->depth >= INCLUDE_DEPTH)
-		return 0;	/* libconfig: "include file nesting too deep" */
-	path = name[0] != '/' && in->dir != NULL ?
-	    xasprintf("%s/%s", in->dir, name) : xstrdup(name);
-	if ((text = open_text(path, &fp, &len, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "%s:%d: @include \"%s\": %s", in->file,
-		    line, path, why);
-	} else {
-		sub.file = path;
-		r = conflex_check(text, len, path, on_include, &sub, err,
-		    errlen);
-		fclose(fp);
-		free(text);
-	}
-	free(path);
-	return r;
-}
-
 struct config *
 config_load_file(const char *path, char *err, size_t errlen)
 {
-	config_t lc;
-	struct config *cfg = NULL;
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/'), *text, why[256];
-	/* @include "x.conf" is relative to the including file's directory. */
-	struct incl top = { slash == NULL ? NULL : slash == dir ? "/" : dir,
-	    path, 0 };
+	struct confsrc *src;
+	struct config *cfg;
+	const char *text;
 	size_t len;
-	FILE *fp;
 
-	if (slash != NULL && slash != dir)
-		*slash = '\0';
-	if ((text = open_text(path, &fp, &len, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		free(dir);
+	if ((src = confsrc_load(path, err, errlen)) == NULL)
 		return NULL;
-	}
-	if (conflex_check(text, len, path, on_include, &top, err,
-	    errlen) == 0) {
-		rewind(fp);
-		config_init(&lc);
-		if (top.dir != NULL)
-			config_set_include_dir(&lc, top.dir);
-		cfg = config_parse(&lc, config_read(&lc, fp) == CONFIG_TRUE,
-		    path, text, len, err, errlen);
-		config_destroy(&lc);
-	}
-	fclose(fp);
-	free(text);
-	free(dir);
+	text = confsrc_text(src, &len);
+	cfg = config_parse(path, text, len, src, err, errlen);
+	confsrc_free(src);
 	return cfg;
 }
 
@@ -1178,17 +1081,10 @@ struct config *
 config_load_string(const char *text, const char *name, char *err,
     size_t errlen)
 {
-	config_t lc;
-	struct config *cfg;
-
 	if (conflex_check(text, strlen(text), name, NULL, NULL, err,
 	    errlen) == -1)
 		return NULL;
-	config_init(&lc);
-	cfg = config_parse(&lc, config_read_string(&lc, text) == CONFIG_TRUE,
-	    name, text, strlen(text), err, errlen);
-	config_destroy(&lc);
-	return cfg;
+	return config_parse(name, text, strlen(text), NULL, err, errlen);
 }
 
 const char *

@@ -37,11 +37,13 @@ struct setting {
 };
 
 struct lex {
-	const char		*p, *end;
+	const char		*text, *p, *end;
 	int			 line;
 	const char		*file;
 	conflex_include_fn	 on_include;
 	void			*arg;
+	conflex_where_fn	 where;		/* NULL: lines are file's */
+	void			*warg;
 	char			*err;
 	size_t			 errlen;
 	/* names, for duplicates (conflex_duplicate only) */
@@ -157,6 +159,7 @@ include(struct lex *x)
 {
 	char name[INCLUDE_NAME_MAX];
 	int cut, line = x->line;
+	size_t from = (size_t)(x->p - x->text);
 
 	x->p += strlen("@include");
 	while (x->p < x->end && (*x->p == ' ' || *x->p == '\t'))
@@ -170,7 +173,8 @@ include(struct lex *x)
 		    "%d bytes", INCLUDE_NAME_MAX - 1);
 	if (x->on_include == NULL)
 		return 0;
-	return x->on_include(x->arg, name, line, x->err, x->errlen);
+	return x->on_include(x->arg, name, line, from,
+	    (size_t)(x->p - x->text), x->err, x->errlen);
 }
 
 /* number - past the integer or float at the cursor; check its range. */
@@ -378,6 +382,22 @@ duplicates(struct lex *x, int line)
 	if (again == NULL)
 		return 0;
 	path_of(x, again, path, sizeof(path));
+	if (x->where != NULL) {
+		const char *f1, *f2;
+		int l1, l2;
+
+		x->where(x->warg, again->line, &f2, &l2);
+		x->where(x->warg, first->line, &f1, &l1);
+		if (strcmp(f1, f2) != 0) {
+			snprintf(x->err, x->errlen, "%s:%d: option '%s' is "
+			    "given twice (first at %s:%d)", f2, l2, path, f1,
+			    l1);
+			return -1;
+		}
+		snprintf(x->err, x->errlen, "%s:%d: option '%s' is given "
+		    "twice (first on line %d)", f2, l2, path, l1);
+		return -1;
+	}
 	return fail(x, again->line, "option '%s' is given twice (first on "
 	    "line %d)", path, first->line);
 }
@@ -432,11 +452,12 @@ scan(struct lex *x)
 /* run - scan text; with collect, then look for a repeat on line. */
 static int
 run(const char *text, size_t len, const char *file,
-    conflex_include_fn on_include, void *arg, int collect, int line,
-    char *err, size_t errlen)
+    conflex_include_fn on_include, void *arg, conflex_where_fn where,
+    void *warg, int collect, int line, char *err, size_t errlen)
 {
-	struct lex x = { text, text + len, 1, file, on_include, arg, err,
-	    errlen, collect, NULL, 0, NULL, 0, { 0 }, 0, 0, NULL, 0 };
+	struct lex x = { text, text, text + len, 1, file, on_include, arg,
+	    where, warg, err, errlen, collect, NULL, 0, NULL, 0, { 0 }, 0, 0,
+	    NULL, 0 };
 	int rc;
 
 	/* Scope 0: the top level. */
@@ -455,17 +476,19 @@ int
 conflex_check(const char *text, size_t len, const char *file,
     conflex_include_fn on_include, void *arg, char *err, size_t errlen)
 {
-	return run(text, len, file, on_include, arg, 0, 0, err, errlen);
+	return run(text, len, file, on_include, arg, NULL, NULL, 0, 0, err,
+	    errlen);
 }
 
 int
-conflex_duplicate(const char *text, size_t len, const char *file, int line,
-    char *out, size_t outlen)
+conflex_duplicate(const char *text, size_t len, const char *file,
+    conflex_where_fn where, void *arg, int line, char *out, size_t outlen)
 {
-	char err[512];
+	char err[1024];
 
 	/* A lexical fault here would have stopped conflex_check first. */
-	if (run(text, len, file, NULL, NULL, 1, line, err, sizeof(err)) == 0 ||
+	if (run(text, len, file, NULL, NULL, where, arg, 1, line, err,
+	    sizeof(err)) == 0 ||
 	    strstr(err, " is given twice ") == NULL)
 		return -1;
 	snprintf(out, outlen, "%s", err);

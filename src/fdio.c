@@ -2,7 +2,11 @@
  * fdio.c - whole writes to a file descriptor; see fdio.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -35,4 +39,22 @@ fd_table_size(int cap)
 	    rl.rlim_cur < (rlim_t)cap)
 		return (int)rl.rlim_cur;
 	return cap;
+}
+
+int
+fd_open_regular(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

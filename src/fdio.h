@@ -1,6 +1,6 @@
 /*
- * fdio - whole writes to a file descriptor, and the size of a table kept
- * by descriptor number.
+ * fdio - whole writes to a file descriptor, the size of a table kept by
+ * descriptor number, and opening a file that must be a regular one.
  *
  * write(2) may write less than asked (a pipe, a full disk) or be cut by a
  * signal; callers that need every byte out, or a clear failure, use this.
@@ -22,5 +22,15 @@ int	fd_write_all(int fd, const void *p, size_t n);
  * over.
  */
 int	fd_table_size(int cap);
+
+/*
+ * fd_open_regular - open path read-only, for a regular file only; -1 with
+ * the reason in why ("not a regular file", or strerror's).  It opens
+ * without blocking and looks before anyone reads: a plain open of a FIFO
+ * would wait for a writer for ever (in -t, or the signal thread on a
+ * reload).  The descriptor is close-on-exec; reads of a regular file do
+ * not mind O_NONBLOCK.
+ */
+int	fd_open_regular(const char *path, char *why, size_t whylen);
 
 #endif

@@ -142,6 +142,36 @@ daemon: { user = \"no-such-user-x\"; };" \
 expect_bad nolist "upstreams: { default: { self_scan = true; }; };
 selfscan: { deny_ips = \"$d/no-such-list\"; };" \
     "$d/nolist.conf:2: option 'selfscan.deny_ips': cannot read the list file"
+# @include: an absolute name (libconfig 1.5 alone could not open one),
+# one inside a group, and errors in or after an included file named by
+# their own file and line.
+mkdir -p "$d/part"
+printf '%s\n' "$UP" > "$d/part/ups.conf"
+printf '%s\n' "@include \"$d/part/ups.conf\"  # absolute" \
+    'scan: { timeout = 10; };' > "$d/inc_abs.conf"
+expect_ok -c "$d/inc_abs.conf"
+printf '%s\n' 'stats_interval = 0;' 'max_retries = 2;' > "$d/part/scan.conf"
+expect_bad inc_inner "$UP
+scan: {
+  @include \"$d/part/scan.conf\"
+};" "$d/part/scan.conf:2: option 'scan.max_retries': unknown option"
+printf '%s\n' 'stats_interval = 0;' > "$d/part/scan.conf"
+expect_bad inc_after "$UP
+scan: {
+  @include \"part/scan.conf\"
+};
+log: { level = \"loud\"; };" "$d/inc_after.conf:5: option 'log.level': expected one of"
+expect_bad inc_duplicate "scan: { timeout = 10; };
+@include \"$d/part/ups.conf\"
+scan: { group = \"default\"; };" \
+    "$d/inc_duplicate.conf:3: option 'scan' is given twice \\(first on line 1\\)"
+printf '%s\n' 'scan: { timeout = 5; };' > "$d/part/scan2.conf"
+expect_bad inc_duplicate_across "$UP
+scan: { timeout = 10; };
+@include \"$d/part/scan2.conf\"" \
+    "$d/part/scan2.conf:1: option 'scan' is given twice \\(first at $d/inc_duplicate_across.conf:2\\)"
+printf '%s\n' '@include "loop.conf"' > "$d/loop.conf"
+expect_bad inc_loop '@include "loop.conf"' "$d/loop.conf:1: @include \"loop.conf\": nested more than 9 deep"
 # A FIFO where a file belongs is refused at once, never waited on.
 mkfifo "$d/fifo"
 printf '%s\n' "$UP" "@include \"$d/fifo\"" > "$d/fifo_inc.conf"

@@ -114,7 +114,7 @@ test_duplicate(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
 		char out[256] = "";
 		int rc = conflex_duplicate(rows[i].text, strlen(rows[i].text),
-		    "f.conf", rows[i].line, out, sizeof(out));
+		    "f.conf", NULL, NULL, rows[i].line, out, sizeof(out));
 
 		if (rows[i].want == NULL && rc != -1)
 			fail_msg("'%s': found '%s'", rows[i].text, out);
@@ -125,14 +125,49 @@ test_duplicate(void **state)
 	}
 }
 
-/* on_include sees each @include's name and line; its verdict stands. */
+/*
+ * A text spliced from files: lines 1-2 are a.conf's 1-2, lines 3 on are
+ * b.conf's from its line 1.
+ */
+static void
+two_files(void *arg, int line, const char **file, int *fline)
+{
+	(void)arg;
+	*file = line < 3 ? "a.conf" : "b.conf";
+	*fline = line < 3 ? line : line - 2;
+}
+
+/* With a map of lines to files, a repeat names both places. */
+static void
+test_duplicate_where(void **state)
+{
+	const char *text = "g: { x = 1; };\ny = 1;\nz = 1;\ny = 2;\nz = 2;";
+	char out[256] = "";
+
+	(void)state;
+	assert_int_equal(conflex_duplicate(text, strlen(text), "a.conf",
+	    two_files, NULL, 4, out, sizeof(out)), 0);
+	assert_string_equal(out, "b.conf:2: option 'y' is given twice "
+	    "(first at a.conf:2)");
+	assert_int_equal(conflex_duplicate(text, strlen(text), "a.conf",
+	    two_files, NULL, 5, out, sizeof(out)), 0);
+	assert_string_equal(out, "b.conf:3: option 'z' is given twice "
+	    "(first on line 1)");
+}
+
+/*
+ * on_include sees each @include's name, line and the bytes of its
+ * directive; its verdict stands.
+ */
 static int
-seen_include(void *arg, const char *name, int line, char *err, size_t len)
+seen_include(void *arg, const char *name, int line, size_t at, size_t end,
+    char *err, size_t len)
 {
 	char *log = arg;
 	size_t used = strlen(log);
 
-	snprintf(log + used, 256 - used, "%d:%s;", line, name);
+	snprintf(log + used, 256 - used, "%d:%s:%zu-%zu;", line, name, at,
+	    end);
 	if (strcmp(name, "bad.conf") == 0) {
 		snprintf(err, len, "refused %s", name);
 		return -1;
@@ -150,7 +185,7 @@ test_includes(void **state)
 	(void)state;
 	assert_int_equal(conflex_check(text, strlen(text), "f.conf",
 	    seen_include, log, err, sizeof(err)), 0);
-	assert_string_equal(log, "2:one.conf;4:two \"q\".conf;");
+	assert_string_equal(log, "2:one.conf:7-26;4:two \"q\".conf:56-82;");
 	log[0] = '\0';
 	text = "@include \"bad.conf\"\na = 99999999999;";
 	assert_int_equal(conflex_check(text, strlen(text), "f.conf",
@@ -165,6 +200,7 @@ main(void)
 		cmocka_unit_test(test_accepts),
 		cmocka_unit_test(test_refuses),
 		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_duplicate_where),
 		cmocka_unit_test(test_includes),
 	};
 
