@@ -34,13 +34,14 @@ LDLIBS   = $(PKG_LIBS) $(MILTER_LIBS) -pthread -lm
 
 # libmilter is linked statically so that its socket calls can be routed
 # through src/milterio.c (read-ahead and write coalescing; see milterio.h),
-# and its worker pool's thread starts seen (a new session's own worker).
+# and its worker pool's thread starts seen (a new session's own worker)
+# and kept for reuse (pthread_create and pthread_detach, src/mworkers.c).
 # --wrap changes only the objects linked here, never the shared libraries.
 MILTER_A    = $(shell $(CC) -print-file-name=libmilter.a)
 # And its static locks are kept from being destroyed while its workers
 # still use them (src/milterfix.c).
 MILTER_WRAP := -Wl,--wrap=accept,--wrap=poll,--wrap=read,--wrap=writev,--wrap=close,--wrap=pthread_create \
-               -Wl,--wrap=pthread_mutex_destroy,--wrap=pthread_cond_destroy
+               -Wl,--wrap=pthread_detach,--wrap=pthread_mutex_destroy,--wrap=pthread_cond_destroy
 MILTER_LIBS = $(MILTER_WRAP) $(MILTER_A)
 # Unit tests stub some smfi_* functions (test_milter), which a static
 # libmilter would define a second time: they link the shared one.
@@ -87,6 +88,7 @@ CORE_SRCS += src/linger.c
 CORE_SRCS += src/loop.c
 CORE_SRCS += src/milterio.c
 CORE_SRCS += src/milterfix.c
+CORE_SRCS += src/mworkers.c
 CORE_SRCS += src/milter.c
 CORE_SRCS += $(BUILD)/default_conf.c
 CORE_SRCS += $(BUILD)/builtin_rules.c

@@ -39,6 +39,7 @@
 #include "linger.h"
 #include "log.h"
 #include "milterio.h"
+#include "mworkers.h"
 #include "mirror.h"
 #include "monotime.h"
 #include "scan_internal.h"
@@ -810,6 +811,7 @@ static void
 log_stats(double now)
 {
 	struct milterio_stats io;
+	struct mworkers_stats mw;
 	struct linger_stats ls;
 	struct lgroup *lg;
 
@@ -842,6 +844,10 @@ log_stats(double now)
 	    "switches saved by milter.buffered_io); accepts held for a "
 	    "worker=%lu, late=%lu", io.reads_served, io.polls_served,
 	    io.writes_held, io.waits_kept, io.accepts_held, io.claims_late);
+	mworkers_stats(&mw);
+	log_info("milter workers: threads started=%lu, sessions given to a "
+	    "kept thread=%lu, kept now=%lu", mw.started, mw.reused,
+	    mw.parked);
 }
 
 /*

@@ -201,31 +201,23 @@ claimed(struct mio *m)
 	pthread_mutex_unlock(&C.mu);
 }
 
-/* The listener: the thread that accepts (__wrap_pthread_create asks). */
+/* The listener: the thread that accepts (milterio_thread_start asks). */
 static _Thread_local bool listener;
 
-int	__real_pthread_create(pthread_t *, const pthread_attr_t *,
-	    void *(*)(void *), void *);
-int	__wrap_pthread_create(pthread_t *, const pthread_attr_t *,
-	    void *(*)(void *), void *);
-
 /*
- * __wrap_pthread_create - libmilter's pool starts a new worker for a new
+ * milterio_thread_start - libmilter's pool starts a new worker for a new
  * session when none is idle (mi_start_session, on the listener thread,
  * with the session as the argument).  That worker owns the session from
  * its first instruction, so the idle count stays true and the next accept
  * need not wait for it: the session counts as claimed now, before the
- * thread exists (so it is surely still open).  Any other thread start,
- * ours included (the linker sends every call in the binary here), passes
- * straight through.
+ * thread runs (so it is surely still open).  Any other start (not the
+ * listener's, or without an argument) changes nothing.
  */
-int
-__wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
-    void *(*fn)(void *), void *arg)
+void
+milterio_thread_start(const void *arg)
 {
 	if (listener && arg != NULL && !atomic_load(&M.stopping))
 		claimed(NULL);
-	return __real_pthread_create(t, attr, fn, arg);
 }
 
 int

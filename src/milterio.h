@@ -9,7 +9,7 @@
  * system calls were half of scanmilter's CPU time.
  *
  * The daemon links libmilter statically, and the linker sends the calls
- * to accept, poll, read, writev, close and pthread_create made by code
+ * to accept, poll, read, writev and close made by code
  * linked into the binary (libmilter's and our own) to the __wrap_*
  * functions here (-Wl,--wrap=...; see the Makefile).  Shared libraries
  * (libcurl, Lua, the C library itself) call the real functions.  Only libmilter accepts
@@ -30,7 +30,8 @@
  *     socket with the milter timeout, as libmilter's own loop would;
  *   - accept() waits (at most 20 ms) until a worker has taken the session
  *     accepted before, unless libmilter started a new thread for it
- *     (pthread_create on the listener): libmilter's pool can otherwise
+ *     (pthread_create on the listener: milterio_thread_start, which
+ *     mworkers.c calls): libmilter's pool can otherwise
  *     lose the wakeup of a session that comes in a burst and leave it
  *     unserved for up to 10 s (see claim_wait in milterio.c).
  *
@@ -98,6 +99,13 @@ void	milterio_note_message(const char *qid);
  * buffered sockets only (milter.buffered_io).  Any thread.
  */
 int	milterio_answers_due(void);
+
+/*
+ * milterio_thread_start - from the pthread_create wrapper (mworkers.c),
+ * for every thread start: the listener's start of a new session's worker
+ * (arg is the session) counts that session as claimed (see claim_wait).
+ */
+void	milterio_thread_start(const void *arg);
 
 /* Counters (the stats line, tests): system calls saved. */
 struct milterio_stats {
