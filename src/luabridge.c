@@ -3,7 +3,9 @@
  * luabridge.h.  The only file that includes the Lua headers.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -13,7 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "luabridge.h"
 #include "mime.h"
@@ -465,20 +469,6 @@ static const char rules_prelude[] =
 "function Task:header_all(n) return self.headers[n:lower()] or {} end\n"
 "function Task:header_count(n) return #(self.headers[n:lower()] or {}) end\n"
 
-"-- read_list(path): the set of its lines, lower case, without blanks\n"
-"-- and # comments; an empty set (and a warning) if it cannot be read.\n"
-"function scanmilter.read_list(path)\n"
-"  local set = {}\n"
-"  if path == nil or path == '' then return set end\n"
-"  local f, err = io.open(path)\n"
-"  if not f then scanmilter.log_warn('list ' .. tostring(err)) return set end\n"
-"  for line in f:lines() do\n"
-"    line = line:gsub('#.*', ''):match('^%s*(.-)%s*$'):lower()\n"
-"    if line ~= '' then set[line] = true end\n"
-"  end\n"
-"  f:close()\n"
-"  return set\n"
-"end\n"
 "return rules, Task\n";
 
 /* parse_ip - text to 16 bytes (IPv4 mapped), family in *v4. */
@@ -668,6 +658,88 @@ load_dir(struct lbox *b, const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
+/* A list file larger than this reads as empty (with a warning). */
+#define LIST_MAX	(64 * 1024 * 1024)
+
+/* list_add - one line of a list: cut at '#', trimmed, lower case. */
+static void
+list_add(lua_State *L, char *p, size_t n)
+{
+	char *hash = memchr(p, '#', n);
+
+	if (hash != NULL)
+		n = (size_t)(hash - p);
+	while (n > 0 && isspace((unsigned char)p[n - 1]))
+		n--;
+	while (n > 0 && isspace((unsigned char)*p)) {
+		p++;
+		n--;
+	}
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)tolower((unsigned char)p[i]);
+	lua_pushlstring(L, p, n);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, -3);
+}
+
+/*
+ * api_read_list - scanmilter.read_list(path): the set of the file's
+ * lines, lower case, without blanks and # comments; an empty set, and a
+ * warning, if it cannot be read.
+ *
+ * In C, not with Lua's io.open: a rules state is made on a session
+ * thread whenever the pool has none (selfscan.c), and io.open of a FIFO
+ * put where the list was would hold that message until the MTA gave up.
+ * The file is opened only as a regular one (fd_open_regular), and read
+ * into Lua's own memory, so a memory error in the state leaks nothing.
+ */
+static int
+api_read_list(lua_State *L)
+{
+	const char *path = luaL_optstring(L, 1, "");
+	char why[256], *text;
+	struct stat st;
+	size_t n = 0, size;
+	int fd;
+
+	lua_newtable(L);
+	if (path[0] == '\0')
+		return 1;
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > LIST_MAX) {
+		log_warnx("self-scan: list %s: %s", path, st.st_size >
+		    LIST_MAX ? "larger than 64 MiB" : "not a readable file");
+		return 1;
+	}
+	size = (size_t)st.st_size;
+	text = lua_newuserdata(L, size + 1);	/* may raise: nothing open */
+	if ((fd = fd_open_regular(path, why, sizeof(why))) == -1) {
+		log_warnx("self-scan: list %s: %s", path, why);
+		lua_pop(L, 1);
+		return 1;
+	}
+	while (n < size) {	/* a file that grew is read as far as it was */
+		ssize_t r = read(fd, text + n, size - n);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	lua_insert(L, -2);	/* the set on top, the text under it */
+	for (size_t i = 0, start = 0; i <= n; i++)
+		if (i == n || text[i] == '\n') {
+			list_add(L, text + start, i - start);
+			start = i + 1;
+		}
+	lua_remove(L, -2);
+	return 1;
+}
+
 /* set_conf - scanmilter.config = { allow_ips = ..., ... }. */
 static void
 set_conf(lua_State *L, const struct lrule_conf *c)
@@ -687,6 +759,8 @@ set_conf(lua_State *L, const struct lrule_conf *c)
 	lua_setfield(L, -2, "ip_list");
 	lua_pushcfunction(L, api_ip_in);
 	lua_setfield(L, -2, "ip_in");
+	lua_pushcfunction(L, api_read_list);
+	lua_setfield(L, -2, "read_list");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, IPLIST_MT);
 	lua_pop(L, 1);

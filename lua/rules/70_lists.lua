@@ -1,6 +1,7 @@
--- 70_lists.lua - the site's own allow and deny lists, read once when the
--- rules load (a reload, SIGUSR1, reads them again).  One entry per line,
--- # starts a comment:
+-- 70_lists.lua - the site's own allow and deny lists, read when the rules
+-- load into a state (scanmilter keeps a pool of them; a reload, SIGUSR1,
+-- makes new ones), only from regular files, never waiting on a FIFO.  One
+-- entry per line, # starts a comment:
 --   selfscan.allow_ips / deny_ips:         192.0.2.7, 198.51.100.0/24, 2001:db8::/32
 --   selfscan.allow_senders / deny_senders: user@example.org, example.org
 -- A sender entry without @ matches the envelope sender's domain and its

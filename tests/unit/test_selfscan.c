@@ -358,6 +358,50 @@ test_lists(void **state)
 }
 
 /*
+ * List files: CRLF lines, case, inline comments and blanks.  And a list
+ * replaced by a FIFO after its config was checked reads as empty at once
+ * when a rules state is made (alarm: Lua's io.open, as before, waited for
+ * a writer for ever).
+ */
+static void
+test_list_files(void **state)
+{
+	char text[1024], err[512], path[300];
+	struct facts f = ok_facts;
+	struct config *c;
+	struct vsummary v;
+	const char *msg = CLEAN_HEAD "Subject: hi\r\n\r\nbody\r\n";
+
+	write_file("deny2", "  # none\r\n\r\nSPAM.Example   # inline\r\n"
+	    "x@Y.example\r\n");
+	snprintf(text, sizeof(text), "upstreams: { default: { self_scan = "
+	    "true; }; };\nselfscan: { deny_senders = \"%s/deny2\"; };\n", dir);
+	assert_non_null(c = config_load_string(text, "t", err, sizeof(err)));
+	f.from = "<a@mail.spam.example>";
+	scan_with(c, msg, &f, &v);
+	assert_true(has(&v, "DENYLIST_SENDER") >= 0);
+	vsummary_free(&v);
+	f.from = "<X@y.example>";
+	scan_with(c, msg, &f, &v);
+	assert_true(has(&v, "DENYLIST_SENDER") >= 0);
+	vsummary_free(&v);
+	config_release(c);
+
+	assert_non_null(c = config_load_string(text, "t", err, sizeof(err)));
+	snprintf(path, sizeof(path), "%s/deny2", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(20);
+	f.from = "<a@mail.spam.example>";
+	scan_with(c, msg, &f, &v);
+	alarm(0);
+	assert_true(has(&v, "DENYLIST_SENDER") < 0);
+	vsummary_free(&v);
+	config_release(c);
+	unlink(path);
+}
+
+/*
  * Site rules: one that fails and one that runs away are contained, the
  * others (and the built-in ones) still count.
  */
@@ -493,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_mime_rules),
 		cmocka_unit_test(test_envelope_rules),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_list_files),
 		cmocka_unit_test(test_site_rules),
 		cmocka_unit_test(test_rule_log),
 	};
