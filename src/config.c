@@ -723,7 +723,7 @@ static FILE *
 open_regular(const char *path, char *why, size_t whylen)
 {
 	FILE *fp;
-	int fd = fd_open_regular(path, why, whylen);
+	int fd = fd_open_regular(path, NULL, why, whylen);
 
 	if (fd == -1)
 		return NULL;
@@ -1005,8 +1005,29 @@ parse_error(config_t *lc, struct pstate *ps, const char *text, size_t len)
 		    config_error_line(lc), ps->err, ps->errlen);
 }
 
-static struct config	*config_take(struct pstate *, config_t *,
-			    const char *);
+/* config_take - a config from what libconfig read; NULL with the error. */
+static struct config *
+config_take(struct pstate *ps, config_t *lc, const char *name)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+
+	cfg->refs = 1;
+	cfg->source = xstrdup(name);
+	if (check_unknown(ps, config_keys, config_root_setting(lc), "",
+	    "") == -1 ||
+	    apply_table(ps, config_keys, (char *)cfg,
+	    config_root_setting(lc), "") == -1 ||
+	    check_absolute(ps, cfg, lc) == -1 ||
+	    load_groups(ps, cfg, lc) == -1 ||
+	    load_mirrors(ps, cfg, lc) == -1 ||
+	    load_compare(ps, cfg, lc) == -1 ||
+	    load_selfscan(ps, cfg, lc) == -1 ||
+	    validate(ps, cfg, lc) == -1) {
+		config_release(cfg);
+		return NULL;
+	}
+	return cfg;
+}
 
 /*
  * config_parse - the loaders' shared tail: libconfig reads text (from src
@@ -1029,30 +1050,6 @@ config_parse(const char *name, const char *text, size_t len,
 	}
 	cfg = config_take(&ps, &lc, name);
 	config_destroy(&lc);
-	return cfg;
-}
-
-/* config_take - a config from what libconfig read; NULL with the error. */
-static struct config *
-config_take(struct pstate *ps, config_t *lc, const char *name)
-{
-	struct config *cfg = xcalloc(1, sizeof(*cfg));
-
-	cfg->refs = 1;
-	cfg->source = xstrdup(name);
-	if (check_unknown(ps, config_keys, config_root_setting(lc), "",
-	    "") == -1 ||
-	    apply_table(ps, config_keys, (char *)cfg,
-	    config_root_setting(lc), "") == -1 ||
-	    check_absolute(ps, cfg, lc) == -1 ||
-	    load_groups(ps, cfg, lc) == -1 ||
-	    load_mirrors(ps, cfg, lc) == -1 ||
-	    load_compare(ps, cfg, lc) == -1 ||
-	    load_selfscan(ps, cfg, lc) == -1 ||
-	    validate(ps, cfg, lc) == -1) {
-		config_release(cfg);
-		return NULL;
-	}
 	return cfg;
 }
 

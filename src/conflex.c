@@ -352,6 +352,18 @@ same(const struct setting *a, const struct setting *b)
 	    memcmp(a->name, b->name, a->len) == 0;
 }
 
+/* origin - the file and line that line of the text came from. */
+static void
+origin(const struct lex *x, int line, const char **file, int *fline)
+{
+	if (x->where != NULL) {
+		x->where(x->warg, line, file, fline);
+	} else {
+		*file = x->file;
+		*fline = line;
+	}
+}
+
 /*
  * duplicates - the first setting repeated in its group on the given line
  * (any line if 0): "FILE:LINE: option 'a.b' is given twice (first on line
@@ -361,7 +373,9 @@ static int
 duplicates(struct lex *x, int line)
 {
 	const struct setting *again = NULL, *first = NULL;
+	const char *f1, *f2;
 	char path[512];
+	int l1, l2;
 
 	if (x->nsettings < 2)
 		return 0;
@@ -382,24 +396,15 @@ duplicates(struct lex *x, int line)
 	if (again == NULL)
 		return 0;
 	path_of(x, again, path, sizeof(path));
-	if (x->where != NULL) {
-		const char *f1, *f2;
-		int l1, l2;
-
-		x->where(x->warg, again->line, &f2, &l2);
-		x->where(x->warg, first->line, &f1, &l1);
-		if (strcmp(f1, f2) != 0) {
-			snprintf(x->err, x->errlen, "%s:%d: option '%s' is "
-			    "given twice (first at %s:%d)", f2, l2, path, f1,
-			    l1);
-			return -1;
-		}
-		snprintf(x->err, x->errlen, "%s:%d: option '%s' is given "
-		    "twice (first on line %d)", f2, l2, path, l1);
-		return -1;
-	}
-	return fail(x, again->line, "option '%s' is given twice (first on "
-	    "line %d)", path, first->line);
+	origin(x, again->line, &f2, &l2);
+	origin(x, first->line, &f1, &l1);
+	if (strcmp(f1, f2) != 0)
+		snprintf(x->err, x->errlen, "%s:%d: option '%s' is given twice "
+		    "(first at %s:%d)", f2, l2, path, f1, l1);
+	else
+		snprintf(x->err, x->errlen, "%s:%d: option '%s' is given twice "
+		    "(first on line %d)", f2, l2, path, l1);
+	return -1;
 }
 
 /* scan - the tokens, one after another: the first fault ends it. */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conflex.h"
@@ -40,8 +39,8 @@ struct splice {
 	int		 depth;
 };
 
-static int	splice_file(struct confsrc *, const char *, int, char *,
-		    size_t);
+static int	splice_file(struct confsrc *, const char *, int,
+		    const struct splice *, int, char *, size_t);
 
 /* mark - from the text's current line on, lines are file's from fline. */
 static void
@@ -119,17 +118,9 @@ on_include(void *arg, const char *name, int line, size_t at, size_t end,
 		return too_big(sp->file, line, err, errlen);
 	path = name[0] != '/' && s->dir != NULL ?
 	    xasprintf("%s/%s", s->dir, name) : xstrdup(name);
-	rc = splice_file(s, path, sp->depth + 1, err, errlen);
-	if (rc == -2) {
-		/* The file itself could not be read: say who named it. */
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "%s:%d: @include \"%s\": %s", sp->file,
-		    line, path, why);
-	}
+	rc = splice_file(s, path, sp->depth + 1, sp, line, err, errlen);
 	free(path);
-	if (rc != 0)
+	if (rc == -1)
 		return -1;
 	if (append(s, "\n", 1) == -1)
 		return too_big(sp->file, line, err, errlen);
@@ -146,49 +137,39 @@ on_include(void *arg, const char *name, int line, size_t at, size_t end,
 static char *
 read_all(const char *path, size_t *len, char *why, size_t whylen)
 {
-	struct stat st;
 	char *text;
-	size_t n = 0;
+	size_t size;
+	ssize_t n;
 	int fd;
 
-	if ((fd = fd_open_regular(path, why, whylen)) == -1)
+	if ((fd = fd_open_regular(path, &size, why, whylen)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 || st.st_size > CONFSRC_TEXT_MAX) {
+	if (size > CONFSRC_TEXT_MAX) {
 		snprintf(why, whylen, "larger than %d bytes", CONFSRC_TEXT_MAX);
 		close(fd);
 		return NULL;
 	}
-	text = xmalloc((size_t)st.st_size + 1);
-	/* A file that grows meanwhile is read as far as it was. */
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + n, (size_t)st.st_size - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(why, whylen, "%s", strerror(errno));
-			free(text);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	text = xmalloc(size + 1);
+	if ((n = fd_read_full(fd, text, size)) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		free(text);
+		close(fd);
+		return NULL;
 	}
 	close(fd);
 	text[n] = '\0';
-	*len = n;
+	*len = (size_t)n;
 	return text;
 }
 
 /*
- * splice_file - path's text onto src, its includes spliced in.  Returns
- * 0; -1 with the whole message in err; or -2, the file unreadable, with
- * only the reason in err, for whoever named the file to word.
+ * splice_file - path's text onto src, its includes spliced in; 0, or -1
+ * with the message in err.  A file that cannot be read is named with the
+ * @include that asked for it (by, at line), or alone if it is the top.
  */
 static int
-splice_file(struct confsrc *s, const char *path, int depth, char *err,
-    size_t errlen)
+splice_file(struct confsrc *s, const char *path, int depth,
+    const struct splice *by, int line, char *err, size_t errlen)
 {
 	struct splice sp = { s, NULL, NULL, 0, depth };
 	char why[256], *text;
@@ -196,8 +177,12 @@ splice_file(struct confsrc *s, const char *path, int depth, char *err,
 	int rc;
 
 	if ((text = read_all(path, &len, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "%s", why);
-		return -2;
+		if (by != NULL)
+			snprintf(err, errlen, "%s:%d: @include \"%s\": %s",
+			    by->file, line, path, why);
+		else
+			snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
 	}
 	s->files = xgrow(s->files, s->nfiles, sizeof(*s->files));
 	s->files[s->nfiles] = xstrdup(path);
@@ -226,22 +211,15 @@ confsrc_load(const char *path, char *err, size_t errlen)
 		*slash = '\0';
 	s->dir = slash != NULL ? dir : NULL;
 	s->line = 1;
-	if ((rc = splice_file(s, path, 0, err, errlen)) != 0) {
-		if (rc == -2) {
-			char why[256];
-
-			snprintf(why, sizeof(why), "%s", err);
-			snprintf(err, errlen, "%s: %s", path, why);
-		}
-		free(dir);
-		s->dir = NULL;
+	rc = splice_file(s, path, 0, NULL, 0, err, errlen);
+	free(dir);
+	s->dir = NULL;
+	if (rc == -1) {
 		confsrc_free(s);
 		return NULL;
 	}
 	if (s->text == NULL)
-		append(s, "", 0);
-	free(dir);
-	s->dir = NULL;
+		append(s, "", 0);	/* an empty file: the text is "" */
 	return s;
 }
 

@@ -42,7 +42,7 @@ fd_table_size(int cap)
 }
 
 int
-fd_open_regular(const char *path, char *why, size_t whylen)
+fd_open_regular(const char *path, size_t *size, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -56,5 +56,27 @@ fd_open_regular(const char *path, char *why, size_t whylen)
 		close(fd);
 		return -1;
 	}
+	if (size != NULL)
+		*size = (size_t)st.st_size;
 	return fd;
+}
+
+ssize_t
+fd_read_full(int fd, void *p, size_t n)
+{
+	char *s = p;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, s + got, n - got);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }

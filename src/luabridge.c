@@ -701,38 +701,42 @@ api_read_list(lua_State *L)
 	const char *path = luaL_optstring(L, 1, "");
 	char why[256], *text;
 	struct stat st;
-	size_t n = 0, size;
+	size_t size;
+	ssize_t n;
 	int fd;
 
 	lua_newtable(L);
 	if (path[0] == '\0')
 		return 1;
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > LIST_MAX) {
-		log_warnx("self-scan: list %s: %s", path, st.st_size >
-		    LIST_MAX ? "larger than 64 MiB" : "not a readable file");
+	/* The size first, so that the buffer (which may raise) comes before
+	 * anything is open. */
+	if (stat(path, &st) == -1) {
+		log_warnx("self-scan: list %s: %s", path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > LIST_MAX) {
+		log_warnx("self-scan: list %s: %s", path, S_ISREG(st.st_mode) ?
+		    "larger than 64 MiB" : "not a regular file");
 		return 1;
 	}
 	size = (size_t)st.st_size;
-	text = lua_newuserdata(L, size + 1);	/* may raise: nothing open */
-	if ((fd = fd_open_regular(path, why, sizeof(why))) == -1) {
+	text = lua_newuserdata(L, size + 1);
+	if ((fd = fd_open_regular(path, NULL, why, sizeof(why))) == -1) {
 		log_warnx("self-scan: list %s: %s", path, why);
 		lua_pop(L, 1);
 		return 1;
 	}
-	while (n < size) {	/* a file that grew is read as far as it was */
-		ssize_t r = read(fd, text + n, size - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
+	if ((n = fd_read_full(fd, text, size)) == -1) {
+		log_warnx("self-scan: list %s: %s", path, strerror(errno));
+		close(fd);
+		lua_pop(L, 1);
+		return 1;
 	}
 	close(fd);
+	size = (size_t)n;
 	lua_insert(L, -2);	/* the set on top, the text under it */
-	for (size_t i = 0, start = 0; i <= n; i++)
-		if (i == n || text[i] == '\n') {
+	for (size_t i = 0, start = 0; i <= size; i++)
+		if (i == size || text[i] == '\n') {
 			list_add(L, text + start, i - start);
 			start = i + 1;
 		}

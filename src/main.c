@@ -177,12 +177,12 @@ heap_tuning(void)
  * thread_stacks - 1 MiB stacks for the threads that have no attributes of
  * their own: ours and libmilter's session workers.
  *
- * libmilter's pool lets a worker go as soon as two others are idle, so
- * under load sessions start threads all the time.  glibc keeps 40 MiB of
- * stacks of ended threads for reuse: with the default 8 MiB that is five,
- * and every other start maps, faults in and later unmaps a fresh stack
- * (an unmap stops the process's other CPUs to flush them).  1 MiB keeps
- * forty, and is four times the deepest use we know of: jansson at its
+ * mworkers keeps up to 32 ended session threads for the next sessions;
+ * past that, under load, threads still start and end.  glibc keeps 40 MiB
+ * of ended threads' stacks for reuse: with the default 8 MiB that is
+ * five, and every other start maps, faults in and later unmaps a fresh
+ * stack (an unmap stops the process's other CPUs to flush them).  1 MiB
+ * keeps forty, and is four times the deepest use we know of: jansson at its
  * parsing depth limit (2048) takes between 128 and 256 KiB; our largest
  * frames are 34 KiB (verdict_parse), Lua caps its C recursion at 200.
  */

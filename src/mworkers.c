@@ -160,31 +160,32 @@ hand(pthread_t *t, start_fn fn, void *arg)
 	return w != NULL;
 }
 
-/* start - a new thread for fn(arg), under run. */
+/*
+ * start - a new thread for fn(arg), under run.  Without memory for run's
+ * state the thread starts plainly, as it would have without mworkers:
+ * keeping threads must never cost a session its worker.
+ */
 static int
 start(pthread_t *t, start_fn fn, void *arg)
 {
 	pthread_condattr_t ca;
 	struct worker *w = calloc(1, sizeof(*w));
+	bool cv = false;
 	int rc;
 
-	if (w == NULL)
-		return EAGAIN;
-	w->fn = fn;
-	w->arg = arg;
 	/* The monotonic clock: a change of the wall clock cannot stretch a
 	 * parked thread's wait. */
-	if ((rc = pthread_condattr_init(&ca)) != 0) {
-		free(w);
-		return rc;
+	if (w != NULL && pthread_condattr_init(&ca) == 0) {
+		(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		cv = pthread_cond_init(&w->cv, &ca) == 0;
+		pthread_condattr_destroy(&ca);
 	}
-	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0) {
+	if (!cv) {
 		free(w);
-		return rc;
+		return __real_pthread_create(t, NULL, fn, arg);
 	}
+	w->fn = fn;
+	w->arg = arg;
 	if ((rc = __real_pthread_create(t, NULL, run, w)) != 0) {
 		worker_free(w);
 		return rc;
